@@ -1,0 +1,129 @@
+// The benchmark's mock upstream, run as its own process so it never shares the gateway's event
+// loop. Two modes:
+//   --mode lean (default): a fixed-latency OpenAI upstream whose answers are precomputed from the
+//     mock's own OpenAI format (test/mock-upstream/openai.ts): one ~600-byte chat.completion body
+//     and one list of SSE frames, both built once at start. Per request it only drains the body,
+//     looks for "stream":true and answers after the latency. This keeps the mock's CPU per request
+//     low so the ceiling measured "direct to mock" is the machine's, not the mock's.
+//   --mode full: the test suite's MockUpstream (parses every request, echoes it), record = false.
+// Flags: --port N --host H --latency MS --chunks N --chunk-delay MS --text S --workers N
+// With --workers > 1 it runs N processes on the same port (node:cluster).
+import cluster from "node:cluster";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseArgs } from "node:util";
+import { openaiFormat } from "../test/mock-upstream/openai.js";
+import type { MockReply } from "../test/mock-upstream/format.js";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "0" },
+    host: { type: "string", default: "127.0.0.1" },
+    latency: { type: "string", default: "60" },
+    chunks: { type: "string", default: "20" },
+    "chunk-delay": { type: "string", default: "5" },
+    text: { type: "string" },
+    mode: { type: "string", default: "lean" },
+    workers: { type: "string", default: "1" },
+  },
+});
+
+const port = Number(values.port);
+const host = values.host;
+const latencyMs = Number(values.latency);
+const chunks = Number(values.chunks);
+const chunkDelayMs = Number(values["chunk-delay"]);
+const workers = Math.max(1, Number(values.workers));
+// A typical short assistant answer: with the usage block this makes a ~600-byte body.
+const text =
+  values.text ??
+  "Sure. A gateway sits between your application and the model providers: it routes each request, retries on failure, and keeps one wire format.";
+
+function ready(actualPort: number): void {
+  // run.mjs waits for this line on stdout; a cluster worker tells its primary instead.
+  if (cluster.isWorker) {
+    process.send?.("ready");
+    return;
+  }
+  process.stdout.write(`mock listening ${host}:${actualPort} mode=${values.mode} pid=${process.pid}\n`);
+}
+
+async function startFull(): Promise<void> {
+  const { MockUpstream } = await import("../test/mock-upstream/server.js");
+  const mock = new MockUpstream({ latencyMs, chunkDelayMs, chunks, text });
+  mock.record = false;
+  const url = await mock.start(port, host);
+  ready(Number(new URL(url).port));
+}
+
+function startLean(): void {
+  const reply: MockReply = { model: "gpt-4o-mini", text, usage: { input: 24, output: Math.ceil(text.length / 4) }, stop: "end" };
+  const body = Buffer.from(openaiFormat.chatBody(reply));
+  const frames = openaiFormat.chatStream(reply, chunks).map((f) => Buffer.from(f));
+  const jsonHeaders = { "content-type": "application/json", "content-length": String(body.length) };
+  const sseHeaders = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+  const STREAM_TRUE = Buffer.from('"stream":true');
+
+  function answer(res: ServerResponse, stream: boolean): void {
+    if (res.destroyed) return;
+    if (!stream) {
+      res.writeHead(200, jsonHeaders);
+      res.end(body);
+      return;
+    }
+    res.writeHead(200, sseHeaders);
+    res.write(frames[0]);
+    let i = 1;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (i === frames.length - 1) {
+        res.end(frames[i]);
+        return;
+      }
+      res.write(frames[i++]);
+      setTimeout(next, chunkDelayMs);
+    };
+    if (frames.length === 1) res.end();
+    else setTimeout(next, chunkDelayMs);
+  }
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
+    let stream = false;
+    req.on("data", (c: Buffer) => {
+      if (!stream && c.indexOf(STREAM_TRUE) >= 0) stream = true;
+    });
+    req.on("end", () => {
+      setTimeout(answer, latencyMs, res, stream);
+    });
+  });
+  server.listen(port, host, () => {
+    const addr = server.address();
+    ready(typeof addr === "object" && addr ? addr.port : port);
+  });
+  const stop = (): void => {
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+if (workers > 1 && cluster.isPrimary) {
+  if (port === 0) throw new Error("--workers > 1 needs a fixed --port");
+  let up = 0;
+  for (let i = 0; i < workers; i++) {
+    const w = cluster.fork();
+    w.on("message", (m: unknown) => {
+      if (m === "ready" && ++up === workers) ready(port);
+    });
+  }
+  const stop = (): void => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+} else {
+  if (values.mode === "full") await startFull();
+  else startLean();
+}

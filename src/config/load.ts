@@ -1,0 +1,80 @@
+// Loads a config file (YAML or JSON), resolves ${ENV} references in string values and validates
+// it. Every problem is reported with its path so `ferrogw validate` can list them all at once.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import type { ZodError } from "zod";
+import { configSchema, type GatewayConfig } from "./schema.js";
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; issues: ConfigIssue[] };
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces ${VAR} and ${VAR:-default} in every string; a bare $ is literal. */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): unknown {
+  if (typeof value === "string") {
+    return value.replace(ENV_REF, (whole, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path, message: `environment variable ${name} is not set` });
+      return whole;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, `${path}[${i}]`, issues));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, path ? `${path}.${k}` : k, issues);
+    return out;
+  }
+  return value;
+}
+
+export function formatZodIssues(error: ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+    let message = issue.message;
+    if (issue.code === "unrecognized_keys") message = `unknown key(s): ${issue.keys.join(", ")}`;
+    return { path: path || "(root)", message };
+  });
+}
+
+export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  let raw: unknown;
+  try {
+    raw = source.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    return { ok: false, issues: [{ path: "(file)", message: `cannot parse ${source}: ${(e as Error).message}` }] };
+  }
+  return validateConfig(raw ?? {}, env);
+}
+
+export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const issues: ConfigIssue[] = [];
+  const resolved = interpolateEnv(raw, env, "", issues);
+  const parsed = configSchema.safeParse(resolved);
+  if (!parsed.success) issues.push(...formatZodIssues(parsed.error));
+  if (issues.length > 0 || !parsed.success) return { ok: false, issues };
+  return { ok: true, config: parsed.data };
+}
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return { ok: false, issues: [{ path: "(file)", message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }] };
+  }
+  return parseConfigText(text, path, env);
+}
+
+/** The config used when no file exists: every provider whose key is in the environment, fallback order. */
+export function defaultConfig(): GatewayConfig {
+  const result = validateConfig({});
+  if (!result.ok) throw new Error("built-in default config is invalid");
+  return result.config;
+}

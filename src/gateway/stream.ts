@@ -1,0 +1,149 @@
+// Streaming a chat completion to the client. OpenAI-wire upstreams are piped byte for byte;
+// other wires are decoded, translated chunk by chunk and re-encoded as OpenAI SSE. Nothing is
+// held back to batch: whatever one upstream read yields is written in one write.
+import { once } from "node:events";
+import type { ServerResponse } from "node:http";
+import type { ChatCompletionChunk, Usage } from "../api/types.js";
+import type { CodecContext, Provider } from "../providers/types.js";
+import type { RequestContext } from "../server/context.js";
+import { commonHeaders } from "../server/respond.js";
+import type { UpstreamResponse } from "../upstream/send.js";
+import { createDecoder } from "../wire/decode.js";
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
+
+/** Thrown when the upstream stream failed before anything reached the client: safe to fail over. */
+export class StreamNotStartedError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("upstream stream failed before its first byte");
+  }
+}
+
+async function write(res: ServerResponse, ctx: RequestContext, data: string | Uint8Array): Promise<void> {
+  if (!res.write(data)) await once(res, "drain", { signal: ctx.abort.signal });
+}
+
+function startStream(res: ServerResponse, ctx: RequestContext): void {
+  ctx.status = 200;
+  commonHeaders(res, ctx);
+  res.writeHead(200, SSE_HEADERS);
+}
+
+/** Pipes an OpenAI-wire stream unchanged, keeping the tail to read usage from after the fact. */
+export async function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint): Promise<void> {
+  let started = false;
+  let tail: Buffer | undefined;
+  let prev: Buffer | undefined;
+  try {
+    for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+      if (!started) {
+        ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+        startStream(res, ctx);
+        started = true;
+      }
+      prev = tail;
+      tail = chunk;
+      await write(res, ctx, chunk);
+    }
+  } catch (err) {
+    if (!started) throw new StreamNotStartedError(err);
+    throw err;
+  }
+  if (!started) {
+    ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+    startStream(res, ctx);
+  }
+  res.end();
+  if (tail) {
+    const last = prev ? Buffer.concat([prev, tail]) : tail;
+    setImmediate(() => {
+      ctx.usage = usageFromTail(last.toString("utf8"));
+    });
+  }
+}
+
+/** Finds the usage object in the last data line that has one. */
+export function usageFromTail(text: string): Usage | undefined {
+  const at = text.lastIndexOf('"usage"');
+  if (at < 0) return undefined;
+  const lineStart = text.lastIndexOf("data:", at);
+  const lineEnd = text.indexOf("\n", at);
+  if (lineStart < 0) return undefined;
+  try {
+    const chunk = JSON.parse(text.slice(lineStart + 5, lineEnd < 0 ? undefined : lineEnd)) as ChatCompletionChunk;
+    return chunk.usage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeChunks(chunks: readonly ChatCompletionChunk[]): string {
+  let out = "";
+  for (const c of chunks) out += `data: ${JSON.stringify(c)}\n\n`;
+  return out;
+}
+
+/** Decodes a non-OpenAI stream, translates it and writes OpenAI chunks. */
+export async function translateStream(
+  res: ServerResponse,
+  ctx: RequestContext,
+  provider: Provider,
+  codecCtx: CodecContext,
+  upstream: UpstreamResponse,
+  upstreamStartNs: bigint,
+  includeUsage: boolean,
+): Promise<void> {
+  const decoder = createDecoder(provider.codec.streamFraming);
+  const translator = provider.codec.chatStream(codecCtx);
+  let started = false;
+  let lastChunk: ChatCompletionChunk | undefined;
+  const emit = async (chunks: ChatCompletionChunk[]): Promise<void> => {
+    if (chunks.length === 0) return;
+    lastChunk = chunks[chunks.length - 1];
+    if (!started) {
+      ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+      startStream(res, ctx);
+      started = true;
+    }
+    await write(res, ctx, encodeChunks(chunks));
+  };
+  try {
+    for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
+      const events = decoder.feed(bytes);
+      if (events.length === 0) continue;
+      const out: ChatCompletionChunk[] = [];
+      for (const ev of events) for (const c of translator.push(ev)) out.push(c);
+      await emit(out);
+    }
+    const out: ChatCompletionChunk[] = [];
+    for (const ev of decoder.end()) for (const c of translator.push(ev)) out.push(c);
+    for (const c of translator.end()) out.push(c);
+    await emit(out);
+  } catch (err) {
+    if (!started) throw new StreamNotStartedError(err);
+    throw err;
+  }
+  ctx.usage = translator.usage();
+  if (!started) {
+    ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+    startStream(res, ctx);
+  }
+  let tailText = "";
+  if (includeUsage && ctx.usage && lastChunk) {
+    const usageChunk: ChatCompletionChunk = {
+      id: lastChunk.id,
+      object: "chat.completion.chunk",
+      created: lastChunk.created,
+      model: lastChunk.model,
+      choices: [],
+      usage: ctx.usage,
+    };
+    tailText = `data: ${JSON.stringify(usageChunk)}\n\n`;
+  }
+  res.end(`${tailText}data: [DONE]\n\n`);
+}

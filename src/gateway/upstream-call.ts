@@ -1,0 +1,43 @@
+// One upstream call inside an attempt: send, time it, and turn failures into AttemptErrors.
+import type { Provider, UpstreamRequest } from "../providers/types.js";
+import type { RequestContext } from "../server/context.js";
+import { GatewayError } from "../server/errors.js";
+import { sendUpstream, transportError, type UpstreamResponse } from "../upstream/send.js";
+import { transportFailure, upstreamHttpError } from "./upstream-error.js";
+
+/** Sends and checks the status; on success the body is still unread. */
+export async function callUpstream(ctx: RequestContext, provider: Provider, req: UpstreamRequest): Promise<{ res: UpstreamResponse; startNs: bigint }> {
+  const startNs = process.hrtime.bigint();
+  let res: UpstreamResponse;
+  try {
+    res = await sendUpstream(provider, req, ctx.abort.signal);
+  } catch (err) {
+    ctx.upstreamNs += process.hrtime.bigint() - startNs;
+    throw transportFailure(err instanceof GatewayError ? err : transportError(provider.name, err));
+  }
+  if (res.statusCode >= 400) {
+    const text = await res.body.text().catch(() => "");
+    ctx.upstreamNs += process.hrtime.bigint() - startNs;
+    throw upstreamHttpError(provider, res.statusCode, res.headers, text);
+  }
+  return { res, startNs };
+}
+
+/** Reads a whole successful body; a failure while reading is a transport failure. */
+export async function readBody(ctx: RequestContext, provider: Provider, res: UpstreamResponse, startNs: bigint): Promise<Buffer> {
+  try {
+    return Buffer.from(await res.body.arrayBuffer());
+  } catch (err) {
+    throw transportFailure(transportError(provider.name, err));
+  } finally {
+    ctx.upstreamNs += process.hrtime.bigint() - startNs;
+  }
+}
+
+export function invalidUpstreamBody(provider: Provider): never {
+  throw transportFailure(
+    new GatewayError(502, "upstream_error", "invalid_upstream_response", `Provider ${provider.name} returned a response the gateway could not read.`, {
+      retryable: true,
+    }),
+  );
+}

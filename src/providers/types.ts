@@ -1,0 +1,99 @@
+// The provider adapter interface. A provider is split in two:
+//  - a WireCodec: pure translation between our OpenAI-shaped types and one upstream wire format
+//    (no I/O, unit-testable against recorded fixtures). One codec serves many vendors
+//    (OpenAI's wire serves ~20 of them; Anthropic's serves Anthropic, Bedrock and Vertex).
+//  - a Provider: one configured upstream (base URL, credentials, timeout, which models it serves)
+//    that owns transport and auth, and names the codec it speaks.
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  Usage,
+} from "../api/types.js";
+
+/** What a codec asks the transport to send, relative to the provider's base URL. */
+export interface UpstreamRequest {
+  /** Path (and query) appended to the base URL's path, e.g. "/chat/completions". */
+  path: string;
+  method: "POST" | "GET";
+  /** Request-specific headers; the provider adds its static auth headers itself. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One server-sent event (or one decoded frame of a binary event stream). */
+export interface StreamEvent {
+  event: string | undefined;
+  data: string;
+}
+
+/** Turns one upstream stream into OpenAI chat.completion.chunk objects, statefully. */
+export interface StreamTranslator {
+  push(event: StreamEvent): ChatCompletionChunk[];
+  /** The upstream stream ended: emit whatever is still pending (e.g. a final finish_reason chunk). */
+  end(): ChatCompletionChunk[];
+  /** Token usage seen so far, normalised to OpenAI's fields. */
+  usage(): Usage | undefined;
+}
+
+/** An upstream error reduced to what we may show the client (never the raw body). */
+export interface UpstreamErrorInfo {
+  message: string;
+  type: string | undefined;
+  code: string | undefined;
+}
+
+export type StreamFraming = "sse" | "aws-eventstream";
+
+export interface CodecContext {
+  /** The model name to send upstream (after aliasing and per-target mapping). */
+  model: string;
+  /** Our request id, used for synthesised response ids where the upstream has none. */
+  requestId: string;
+}
+
+export interface WireCodec {
+  readonly name: string;
+  /**
+   * True when the upstream speaks OpenAI's chat wire: the gateway then forwards response bodies
+   * and stream bytes unchanged instead of decoding and re-encoding them.
+   */
+  readonly openaiWire: boolean;
+  readonly streamFraming: StreamFraming;
+
+  chatRequest(req: ChatRequest, ctx: CodecContext, stream: boolean): UpstreamRequest;
+  chatResponse(body: unknown, ctx: CodecContext): ChatCompletion;
+  chatStream(ctx: CodecContext): StreamTranslator;
+
+  completionRequest?(req: CompletionRequest, ctx: CodecContext, stream: boolean): UpstreamRequest;
+  embeddingsRequest?(req: EmbeddingRequest, ctx: CodecContext): UpstreamRequest;
+  embeddingsResponse?(body: unknown, ctx: CodecContext): EmbeddingResponse;
+
+  /** Extracts a client-safe message from an upstream error body (JSON or not). */
+  parseError(status: number, body: string): UpstreamErrorInfo;
+}
+
+export type Operation = "chat" | "completions" | "embeddings";
+
+/** A configured upstream, ready to take requests. Built once from config; immutable afterwards. */
+export interface Provider {
+  /** The name targets refer to (virtual_key), e.g. "openai" or a user-defined "openai-eu". */
+  readonly name: string;
+  /** The vendor kind from our provider table, e.g. "openai", "groq", "anthropic". */
+  readonly kind: string;
+  readonly codec: WireCodec;
+  readonly baseUrl: URL;
+  /** Auth and extra headers, computed once at load time. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly operations: ReadonlySet<Operation>;
+  /** True when this provider can serve the model (declared, known prefix, or catalog). */
+  serves(model: string): boolean;
+  /** Model ids this provider is known to serve, for GET /v1/models. */
+  models(): readonly string[];
+  /** Optional per-request signing (SigV4, OAuth tokens); static-key providers leave it out. */
+  authorize?(req: UpstreamRequest, url: URL): Promise<Record<string, string>>;
+}

@@ -1,0 +1,156 @@
+// The HTTP server: plain node:http (fastify measured within noise of it, and the gateway needs
+// raw control of streaming), a fixed route table, and graceful shutdown that lets requests in
+// flight finish.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Authenticator } from "../auth/master-key.js";
+import { chatCompletions } from "../gateway/chat.js";
+import { completions, embeddings } from "../gateway/embeddings.js";
+import { listModels } from "../gateway/models.js";
+import type { Runtime } from "../gateway/runtime.js";
+import { closePools } from "../upstream/pool.js";
+import { newContext, type RequestContext } from "./context.js";
+import { readJsonBody } from "./body.js";
+import { GatewayError, notFound } from "./errors.js";
+import { sendError, sendJson } from "./respond.js";
+import { healthReport } from "./health.js";
+import type { Metrics } from "../observability/metrics.js";
+
+type DataHandler = (rt: Runtime, ctx: RequestContext, body: unknown, res: ServerResponse) => Promise<void>;
+
+const DATA_ROUTES: ReadonlyMap<string, DataHandler> = new Map([
+  ["/v1/chat/completions", chatCompletions],
+  ["/chat/completions", chatCompletions],
+  ["/v1/completions", completions],
+  ["/v1/embeddings", embeddings],
+]);
+
+/** Extra route groups (admin API, dashboard) mounted under a path prefix. */
+export interface RouteGroup {
+  readonly prefix: string;
+  handle(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void>;
+}
+
+export interface GatewayServerOptions {
+  runtime: Runtime;
+  auth: Authenticator;
+  metrics?: Metrics;
+  groups?: readonly RouteGroup[];
+  /** Called once per finished request, off the request path. */
+  onFinished?: (ctx: RequestContext) => void;
+}
+
+export class GatewayServer {
+  private runtime: Runtime;
+  private readonly auth: Authenticator;
+  private readonly server: Server;
+  private readonly onFinished: ((ctx: RequestContext) => void) | undefined;
+  private readonly metrics: Metrics | undefined;
+  private readonly groups: readonly RouteGroup[];
+  private inFlight = 0;
+
+  constructor(opts: GatewayServerOptions) {
+    this.runtime = opts.runtime;
+    this.auth = opts.auth;
+    this.onFinished = opts.onFinished;
+    this.metrics = opts.metrics;
+    this.groups = opts.groups ?? [];
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+      void this.handle(req, res);
+    });
+  }
+
+  get currentRuntime(): Runtime {
+    return this.runtime;
+  }
+
+  /** Swaps the config; requests already running keep the runtime they started with. */
+  setRuntime(rt: Runtime): void {
+    this.runtime = rt;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => resolve(this.server.address() as AddressInfo));
+    });
+  }
+
+  /** Stops accepting, waits for requests in flight (up to graceMs), then closes upstream pools. */
+  async close(graceMs = 30_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.server.closeAllConnections();
+    await closed;
+    await closePools();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ctx = newContext(req.headers);
+    const rt = this.runtime;
+    this.inFlight++;
+    res.on("close", () => {
+      this.inFlight--;
+      if (!res.writableFinished) ctx.abort.abort();
+      // Usage of forwarded bodies is read in a setImmediate; record after it.
+      setImmediate(() => {
+        if (this.metrics) this.metrics.record(ctx);
+        if (this.onFinished) this.onFinished(ctx);
+      });
+    });
+    try {
+      await this.route(rt, ctx, req, res);
+    } catch (err) {
+      if (err instanceof GatewayError && err.status === 413) res.setHeader("connection", "close");
+      sendError(res, ctx, err);
+    }
+  }
+
+  private async route(rt: Runtime, ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? "GET";
+
+    const data = DATA_ROUTES.get(path);
+    if (data) {
+      if (method !== "POST") throw new GatewayError(405, "invalid_request_error", "method_not_allowed", `Use POST for ${path}.`);
+      ctx.keyId = this.auth.authenticate(req.headers);
+      const body = await readJsonBody(req, rt.config.max_request_bytes);
+      await data(rt, ctx, body, res);
+      return;
+    }
+    if (method === "GET" && (path === "/v1/models" || path === "/models")) {
+      ctx.keyId = this.auth.authenticate(req.headers);
+      sendJson(res, ctx, 200, JSON.stringify(listModels(rt)));
+      return;
+    }
+    if (method === "GET" && path.startsWith("/v1/models/")) {
+      ctx.keyId = this.auth.authenticate(req.headers);
+      const id = decodeURIComponent(path.slice("/v1/models/".length));
+      const model = listModels(rt).data.find((m) => m.id === id);
+      if (!model) throw notFound(`The model '${id}' does not exist.`, "model_not_found");
+      sendJson(res, ctx, 200, JSON.stringify(model));
+      return;
+    }
+    if (method === "GET" && path === "/health") {
+      sendJson(res, ctx, 200, JSON.stringify(healthReport(rt)));
+      return;
+    }
+    if (method === "GET" && path === "/metrics" && this.metrics) {
+      const { contentType, body } = await this.metrics.render();
+      res.writeHead(200, { "content-type": contentType, "x-request-id": ctx.id });
+      res.end(body);
+      return;
+    }
+    for (const group of this.groups) {
+      if (path === group.prefix || path.startsWith(`${group.prefix}/`)) {
+        await group.handle(ctx, req, res, path, method);
+        return;
+      }
+    }
+    throw notFound(`No route for ${method} ${path}.`, "route_not_found");
+  }
+}

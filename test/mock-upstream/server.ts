@@ -1,0 +1,199 @@
+// A mock LLM upstream speaking OpenAI, Anthropic and Gemini wire formats, for tests and the
+// benchmark. It owns HTTP concerns (latency, stream pacing, scripted failures, recording); the
+// per-wire modules build the bodies. Behaviour is deterministic: the mock model echoes the last
+// user message, and calls the first offered tool unless the last turn is already a tool result.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { JsonObject } from "../../src/api/types.js";
+import { anthropicFormat } from "./anthropic.js";
+import type { MockFormat, MockReply } from "./format.js";
+import { geminiFormat } from "./gemini.js";
+import { openaiFormat } from "./openai.js";
+
+export interface MockOptions {
+  /** Delay before the response headers (ms). */
+  latencyMs: number;
+  /** Delay between stream frames (ms). */
+  chunkDelayMs: number;
+  /** Content pieces per streamed reply. */
+  chunks: number;
+  /** Fixed reply text; default echoes the last user message. */
+  text?: string;
+}
+
+/** A scripted behaviour for the next request that reaches the mock. */
+export interface ScriptedResponse {
+  /** Answer with this HTTP status and the wire's error body. */
+  status?: number;
+  message?: string;
+  headers?: Record<string, string>;
+  /** Destroy the socket without answering (connection reset). */
+  reset?: boolean;
+  /** Stream this many frames, then destroy the socket. */
+  resetAfterFrames?: number;
+  /** Extra delay before answering (ms), e.g. to trigger a timeout. */
+  delayMs?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: JsonObject | undefined;
+  format: string;
+}
+
+const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+/** A deterministic pseudo-embedding so tests can compare vectors. */
+export function mockVector(text: string, dims = 8): number[] {
+  const v: number[] = [];
+  for (let i = 0; i < dims; i++) v.push(((text.charCodeAt(i % Math.max(1, text.length)) || 0) % 17) / 17);
+  return v;
+}
+
+function route(method: string, path: string): { format: MockFormat; kind: "chat" | "embeddings" | "completions" | "models" } | undefined {
+  if (path.startsWith("/v1beta/models/") || path.startsWith("/v1/models/")) {
+    if (path.includes(":generateContent") || path.includes(":streamGenerateContent")) return { format: geminiFormat, kind: "chat" };
+    if (path.includes(":batchEmbedContents") || path.includes(":embedContent")) return { format: geminiFormat, kind: "embeddings" };
+  }
+  if (method === "POST" && path.endsWith("/messages")) return { format: anthropicFormat, kind: "chat" };
+  if (method === "POST" && path.endsWith("/chat/completions")) return { format: openaiFormat, kind: "chat" };
+  if (method === "POST" && path.endsWith("/embeddings")) return { format: openaiFormat, kind: "embeddings" };
+  if (method === "POST" && path.endsWith("/completions")) return { format: openaiFormat, kind: "completions" };
+  if (method === "GET" && path.endsWith("/models")) return { format: openaiFormat, kind: "models" };
+  return undefined;
+}
+
+export class MockUpstream {
+  readonly requests: RecordedRequest[] = [];
+  readonly options: MockOptions;
+  private readonly script: ScriptedResponse[] = [];
+  private readonly server: Server;
+  /** Set false to skip recording (benchmarks). */
+  record = true;
+
+  constructor(options: Partial<MockOptions> = {}) {
+    this.options = { latencyMs: 0, chunkDelayMs: 0, chunks: 4, ...options };
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      void this.handle(req, res).catch(() => res.destroy());
+    });
+  }
+
+  /** Queues behaviours for the next requests, in order; unscripted requests succeed. */
+  enqueue(...items: ScriptedResponse[]): void {
+    this.script.push(...items);
+  }
+
+  async start(port = 0, host = "127.0.0.1"): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    const addr = this.server.address() as AddressInfo;
+    return `http://${host}:${addr.port}`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? "GET";
+    const r = route(method, path);
+    let body: JsonObject | undefined;
+    if (chunks.length > 0) {
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as JsonObject;
+      } catch {
+        res.writeHead(400, { "content-type": "application/json" }).end(openaiFormat.errorBody(400, "invalid JSON body"));
+        return;
+      }
+    }
+    if (this.record) this.requests.push({ method, path: url, headers: req.headers, body, format: r?.format.name ?? "none" });
+    if (!r) {
+      res.writeHead(404, { "content-type": "application/json" }).end(openaiFormat.errorBody(404, `no route ${method} ${path}`));
+      return;
+    }
+
+    const scripted = this.script.shift();
+    await sleep(this.options.latencyMs + (scripted?.delayMs ?? 0));
+    if (res.destroyed) return;
+    if (scripted?.reset) {
+      req.socket.destroy();
+      return;
+    }
+    if (scripted?.status) {
+      res.writeHead(scripted.status, { "content-type": "application/json", ...scripted.headers });
+      res.end(r.format.errorBody(scripted.status, scripted.message ?? `mock error ${scripted.status}`));
+      return;
+    }
+
+    if (r.kind === "models") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 1_700_000_000, owned_by: "system" }] }));
+      return;
+    }
+    if (r.kind === "embeddings" && r.format.embeddingsBody) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(r.format.embeddingsBody(path, body ?? {}, (t) => mockVector(t)));
+      return;
+    }
+    if (r.kind === "completions") {
+      const prompt = typeof body?.prompt === "string" ? body.prompt : "";
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          id: "cmpl-mock0001",
+          object: "text_completion",
+          created: 1_732_000_000,
+          model: body?.model ?? "unknown",
+          choices: [{ text: ` echo: ${prompt}`, index: 0, logprobs: null, finish_reason: "stop" }],
+          usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+        }),
+      );
+      return;
+    }
+
+    const parsed = r.format.parseChat(path, body ?? {});
+    const reply = this.reply(parsed);
+    if (!parsed.stream) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(r.format.chatBody(reply));
+      return;
+    }
+    const frames = r.format.chatStream(reply, this.options.chunks);
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    for (let i = 0; i < frames.length; i++) {
+      if (scripted?.resetAfterFrames !== undefined && i >= scripted.resetAfterFrames) {
+        req.socket.destroy();
+        return;
+      }
+      if (i > 0) await sleep(this.options.chunkDelayMs);
+      if (res.destroyed) return;
+      res.write(frames[i]);
+    }
+    res.end();
+  }
+
+  private reply(p: ReturnType<MockFormat["parseChat"]>): MockReply {
+    const input = Math.max(1, Math.ceil(p.lastUserText.length / 4)) + 8;
+    if (p.firstToolName && !p.lastIsToolResult) {
+      return {
+        model: p.model,
+        text: "",
+        toolCall: { id: "call_mock_0001", name: p.firstToolName, arguments: { input: p.lastUserText } },
+        usage: { input, output: 12 },
+        stop: "tool",
+        includeUsage: p.includeUsage,
+      };
+    }
+    const text = this.options.text ?? `Mock reply to: ${p.lastUserText}`;
+    const output = Math.max(1, Math.ceil(text.length / 4));
+    const truncated = p.maxTokens !== undefined && p.maxTokens < output;
+    return { model: p.model, text, usage: { input, output: truncated ? (p.maxTokens ?? output) : output }, stop: truncated ? "length" : "end", includeUsage: p.includeUsage };
+  }
+}

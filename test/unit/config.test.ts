@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { parseConfigText, validateConfig } from "../../src/config/load.js";
+import { parseDurationMs } from "../../src/config/duration.js";
+
+describe("config", () => {
+  it("accepts the reference gateway's full annotated config", () => {
+    const text = readFileSync(new URL("../../../shared/reference/reference-config.example.yaml", import.meta.url), "utf8");
+    const result = parseConfigText(text, "reference.yaml", { MCP_DB_TOKEN: "t", BRAVE_API_KEY: "b" });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.config.strategy.mode).toBe("fallback");
+    expect(result.config.targets[0]).toMatchObject({ virtual_key: "openai", retry: { attempts: 3, on_status_codes: [429, 502, 503], initial_backoff_ms: 100 } });
+    expect(result.config.targets[1]?.circuit_breaker?.timeout).toBe(30_000);
+    expect(result.config.aliases.fast).toBe("gpt-4o-mini");
+    expect(result.config.mcp_servers.find((s) => s.name === "database")?.headers?.Authorization).toBe("Bearer t");
+  });
+
+  it("reports unknown keys and wrong types with their path", () => {
+    const result = validateConfig({ strategy: { mode: "fastest" }, targets: [{ virtual_key: "openai", retry: { attempts: "three" }, colour: "red" }] }, {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const paths = result.issues.map((i) => i.path);
+    expect(paths).toContain("strategy.mode");
+    expect(paths).toContain("targets[0].retry.attempts");
+    expect(result.issues.find((i) => i.path === "targets[0]")?.message).toContain("colour");
+  });
+
+  it("interpolates ${ENV} and reports a missing variable with its path", () => {
+    const ok = validateConfig({ providers: { openai: { api_key: "${MY_KEY}", base_url: "${BASE:-http://localhost:1/v1}" } } }, { MY_KEY: "sk-1" });
+    expect(ok.ok && ok.config.providers.openai).toMatchObject({ api_key: "sk-1", base_url: "http://localhost:1/v1" });
+    const bad = validateConfig({ providers: { openai: { api_key: "${NOPE}" } } }, {});
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues[0]).toMatchObject({ path: "providers.openai.api_key" });
+  });
+
+  it("rejects all-zero weights, bad regexes and dangling target keys", () => {
+    const r = validateConfig(
+      {
+        strategy: { mode: "content-based", content_conditions: [{ type: "prompt_regex", value: "(unclosed", target_key: "ghost" }] },
+        targets: [{ virtual_key: "openai" }],
+      },
+      {},
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(["strategy.content_conditions[0].value", "strategy.content_conditions[0].target_key"]),
+    );
+    const w = validateConfig({ strategy: { mode: "loadbalance" }, targets: [{ virtual_key: "openai", weight: 0 }] }, {});
+    expect(w.ok).toBe(false);
+  });
+
+  it("parses Go-style durations", () => {
+    expect(parseDurationMs("30s")).toBe(30_000);
+    expect(parseDurationMs("1m30s")).toBe(90_000);
+    expect(parseDurationMs("250ms")).toBe(250);
+    expect(parseDurationMs(2)).toBe(2000);
+    expect(parseDurationMs("soon")).toBeUndefined();
+  });
+});
