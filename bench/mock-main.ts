@@ -33,10 +33,12 @@ const latencyMs = Number(values.latency);
 const chunks = Number(values.chunks);
 const chunkDelayMs = Number(values["chunk-delay"]);
 const workers = Math.max(1, Number(values.workers));
-// A typical short assistant answer: with the usage block this makes a ~600-byte body.
-const text =
-  values.text ??
-  "Sure. A gateway sits between your application and the model providers: it routes each request, retries on failure, and keeps one wire format.";
+// A short assistant answer: with the usage block the body is ~630 bytes, and its 77 characters
+// split into exactly 20 stream pieces (so --chunks 20 yields 20 content frames).
+const text = values.text ?? "A gateway routes each request, retries on failure, and keeps one wire format.";
+const reply: MockReply = { model: "gpt-4o-mini", text, usage: { input: 24, output: Math.ceil(text.length / 4) }, stop: "end" };
+const body = Buffer.from(openaiFormat.chatBody(reply));
+const frames = openaiFormat.chatStream(reply, chunks).map((f) => Buffer.from(f));
 
 function ready(actualPort: number): void {
   // run.mjs waits for this line on stdout; a cluster worker tells its primary instead.
@@ -44,7 +46,7 @@ function ready(actualPort: number): void {
     process.send?.("ready");
     return;
   }
-  process.stdout.write(`mock listening ${host}:${actualPort} mode=${values.mode} pid=${process.pid}\n`);
+  process.stdout.write(`mock listening ${host}:${actualPort} mode=${values.mode} pid=${process.pid} body_bytes=${body.length} frames=${frames.length}\n`);
 }
 
 async function startFull(): Promise<void> {
@@ -56,9 +58,6 @@ async function startFull(): Promise<void> {
 }
 
 function startLean(): void {
-  const reply: MockReply = { model: "gpt-4o-mini", text, usage: { input: 24, output: Math.ceil(text.length / 4) }, stop: "end" };
-  const body = Buffer.from(openaiFormat.chatBody(reply));
-  const frames = openaiFormat.chatStream(reply, chunks).map((f) => Buffer.from(f));
   const jsonHeaders = { "content-type": "application/json", "content-length": String(body.length) };
   const sseHeaders = { "content-type": "text/event-stream", "cache-control": "no-cache" };
   const STREAM_TRUE = Buffer.from('"stream":true');

@@ -12,6 +12,6 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
 }
 
 export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  if (!path) return { ok: true, config: defaultConfig() };
+  if (!path) return { ok: true, config: defaultConfig(), raw: {} };
   return loadConfigFile(path, env);
 }

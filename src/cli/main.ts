@@ -1,13 +1,48 @@
 #!/usr/bin/env node
 // The ferrogw command line: with no subcommand it serves.
 import { Command } from "commander";
+import { keysCreate, keysList, keysRevoke, plugins, stats, type CreateKeyFlags } from "./admin.js";
+import { GatewayClientError } from "./client.js";
+import { doctor } from "./doctor.js";
 import { init } from "./init.js";
+import { models } from "./models.js";
+import { parseFormat, type GlobalOptions } from "./output.js";
+import { status } from "./status.js";
 import { serve } from "./serve.js";
 import { validate } from "./validate.js";
 import { gitCommit, packageVersion } from "./version.js";
 
 const program = new Command();
-program.name("ferrogw").description("A fast, OpenAI-compatible AI gateway.").version(packageVersion(), "-v, --version");
+program
+  .name("ferrogw")
+  .description("A fast, OpenAI-compatible AI gateway.")
+  .version(packageVersion(), "-v, --version")
+  .option("--gateway-url <url>", "gateway for client commands (default $FERROGW_URL or http://localhost:8080)")
+  .option("--api-key <key>", "admin key for client commands (default $FERROGW_API_KEY or $MASTER_KEY)")
+  .option("--format <format>", "output: text, json or yaml", "text")
+  .option("--no-color", "plain text output");
+
+function globals(): GlobalOptions {
+  const o = program.opts<{ gatewayUrl?: string; apiKey?: string; format?: string; color?: boolean }>();
+  return {
+    gatewayUrl: o.gatewayUrl ?? process.env.FERROGW_URL ?? "http://localhost:8080",
+    apiKey: o.apiKey ?? process.env.FERROGW_API_KEY ?? process.env.MASTER_KEY,
+    format: parseFormat(o.format),
+    color: o.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR,
+  };
+}
+
+/** Client commands print a one-line error and exit 1 instead of a stack trace. */
+function client(fn: (g: GlobalOptions) => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await fn(globals());
+    } catch (err) {
+      process.stderr.write(`error: ${err instanceof GatewayClientError || err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
 
 program
   .command("serve", { isDefault: true })
@@ -15,7 +50,8 @@ program
   .option("-c, --config <file>", "config file (YAML or JSON); default $GATEWAY_CONFIG or ./config.yaml")
   .option("-p, --port <port>", "port to listen on; default $PORT or 8080")
   .option("--host <host>", "address to bind; default $HOST or 0.0.0.0")
-  .action((opts: { config?: string; port?: string; host?: string }) => serve(opts));
+  .option("-w, --workers <n>", "worker processes (node:cluster); default one per core, 1 serves in-process")
+  .action((opts: { config?: string; port?: string; host?: string; workers?: string }) => serve(opts));
 
 program
   .command("validate")
@@ -36,5 +72,55 @@ program
   .action(() => {
     process.stdout.write(`ferrogw ${packageVersion()} (commit ${gitCommit()}, node ${process.version})\n`);
   });
+
+program
+  .command("models")
+  .description("list the model catalog: context window, max output, prices (USD per 1M tokens)")
+  .option("--provider <name>", "only this provider (a vendor kind, or a name from providers:)")
+  .option("-c, --config <file>", "config file whose catalog: section overrides prices and limits")
+  .action((opts: { provider?: string; config?: string }) => models(globals(), opts));
+
+program
+  .command("status")
+  .description("show a running gateway's health and provider status")
+  .action(client((g) => status(g)));
+
+program
+  .command("doctor")
+  .description("check this environment: config, provider keys, provider reachability, stores")
+  .option("-c, --config <file>", "config file")
+  .action((opts: { config?: string }) => client((g) => doctor({ ...g, ...opts }))());
+
+const admin = program.command("admin").description("administer a running gateway");
+const keys = admin.command("keys").description("API keys");
+keys
+  .command("list")
+  .description("list API keys")
+  .option("--all", "include revoked keys")
+  .action((opts: { all?: boolean }) => client((g) => keysList({ ...g, ...opts }))());
+keys
+  .command("create <name>")
+  .description("create an API key (shown once)")
+  .option("--models <list>", "comma-separated allowed models (default: all)")
+  .option("--expires-in-days <n>", "expire after n days")
+  .option("--rpm <n>", "per-key requests per minute")
+  .option("--budget-usd <usd>", "per-key spend limit")
+  .option("--budget-period <period>", "daily, weekly, monthly or total")
+  .action((name: string, flags: CreateKeyFlags) => client((g) => keysCreate(g, name, flags))());
+keys
+  .command("revoke <id>")
+  .description("revoke an API key")
+  .action((id: string) => client((g) => keysRevoke(g, id))());
+admin
+  .command("stats")
+  .description("usage statistics")
+  .option("--group-by <g>", "key, model, provider, hour or day", "model")
+  .option("--since <t>", "epoch ms, ISO date, or relative (24h, 7d)")
+  .action((opts: { groupBy?: string; since?: string }) => client((g) => stats({ ...g, ...opts }))());
+
+program
+  .command("plugins")
+  .description("list the plugins registered in a running gateway")
+  .action(client((g) => plugins(g)));
 
 await program.parseAsync(process.argv);

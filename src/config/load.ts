@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { ZodError } from "zod";
+import { validatePlugins } from "../plugins/config.js";
 import { configSchema, type GatewayConfig } from "./schema.js";
 
 export interface ConfigIssue {
@@ -10,7 +11,8 @@ export interface ConfigIssue {
   message: string;
 }
 
-export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; issues: ConfigIssue[] };
+/** `raw` is the document as written (before ${ENV} interpolation): what config history stores, so no secret lands in it. */
+export type LoadResult = { ok: true; config: GatewayConfig; raw: unknown } | { ok: false; issues: ConfigIssue[] };
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -58,8 +60,9 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   const resolved = interpolateEnv(raw, env, "", issues);
   const parsed = configSchema.safeParse(resolved);
   if (!parsed.success) issues.push(...formatZodIssues(parsed.error));
+  else issues.push(...validatePlugins(parsed.data.plugins));
   if (issues.length > 0 || !parsed.success) return { ok: false, issues };
-  return { ok: true, config: parsed.data };
+  return { ok: true, config: parsed.data, raw };
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadResult {

@@ -83,7 +83,7 @@ const strategySchema = z.strictObject({
   conditions: z.array(conditionSchema).optional(),
   content_conditions: z.array(contentConditionSchema).optional(),
   ab_variants: z.array(abVariantSchema).optional(),
-  /** ab-test: request field whose value keeps a caller on one variant ("user", "api_key", or a header name). */
+  /** ab-test: request field whose value keeps a caller on one variant ("user", "api_key", "metadata.<key>", or a header name). */
   sticky_by: z.string().optional(),
   unpriced_strategy: z.enum(["fallback", "skip", "allow"]).default("fallback"),
 });
@@ -121,6 +121,21 @@ const providerSchema = z.strictObject({
   models: z.array(z.string()).optional(),
 });
 
+/** Ours: model catalog additions and overrides, keyed "<provider>/<model>" (USD per 1M tokens). */
+const catalogModelSchema = z.strictObject({
+  input_per_m: z.number().min(0).optional(),
+  output_per_m: z.number().min(0).optional(),
+  cached_input_per_m: z.number().min(0).optional(),
+  context_window: z.number().int().positive().optional(),
+  max_output: z.number().int().positive().optional(),
+});
+
+const catalogSchema = z.strictObject({
+  models: z
+    .record(z.string().regex(/^[^/]+\/.+$/, 'keys are "<provider>/<model>"'), catalogModelSchema)
+    .default({}),
+});
+
 const tracingSchema = z.strictObject({
   enabled: z.boolean().default(false),
   endpoint: z.string().default(""),
@@ -155,6 +170,7 @@ export const configSchema = z
       .strictObject({ tracing: tracingSchema.optional(), exporters: z.array(exporterSchema).optional() })
       .optional(),
     providers: z.record(z.string(), providerSchema).default({}),
+    catalog: catalogSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const weights = cfg.targets.map((t) => t.weight);
@@ -171,7 +187,13 @@ export const configSchema = z
       ctx.addIssue({ code: "custom", path: ["strategy", "conditions"], message: "conditional mode needs conditions" });
     if (cfg.strategy.mode === "content-based" && !cfg.strategy.content_conditions?.length)
       ctx.addIssue({ code: "custom", path: ["strategy", "content_conditions"], message: "content-based mode needs content_conditions" });
+    cfg.strategy.conditions?.forEach((c, i) => {
+      if (!CONDITION_KEY.test(c.key))
+        ctx.addIssue({ code: "custom", path: ["strategy", "conditions", i, "key"], message: `unknown condition key "${c.key}" (use model, model_prefix, api_key, header:<name> or metadata.<key>)` });
+    });
     cfg.strategy.content_conditions?.forEach((c, i) => {
+      if ((c.type === "header" || c.type === "metadata") && !c.field)
+        ctx.addIssue({ code: "custom", path: ["strategy", "content_conditions", i, "field"], message: `a ${c.type} rule needs field (the ${c.type === "header" ? "header name" : "metadata key"})` });
       if (c.type !== "prompt_regex") return;
       try {
         new RegExp(stripInlineFlags(c.value).source);
@@ -188,6 +210,9 @@ export const configSchema = z
     cfg.strategy.content_conditions?.forEach((c, i) => checkRef(c.target_key, ["strategy", "content_conditions", i, "target_key"]));
     variants.forEach((v, i) => checkRef(v.target_key, ["strategy", "ab_variants", i, "target_key"]));
   });
+
+/** Condition keys conditional routing understands. */
+const CONDITION_KEY = /^(model|model_prefix|api_key|header:.+|metadata\..+)$/;
 
 /** Go/RE2-style inline flags such as "(?i)" are common in configs; JS wants them as RegExp flags. */
 export function stripInlineFlags(pattern: string): { source: string; flags: string } {

@@ -2,44 +2,129 @@
 import type { ServerResponse } from "node:http";
 import type { ChatCompletion, ChatRequest } from "../api/types.js";
 import { validateChat } from "../api/validate.js";
-import { runAttempts } from "../routing/attempts.js";
+import { finalFailure, runAttempts } from "../routing/attempts.js";
 import type { Target } from "../routing/target.js";
 import type { RequestContext } from "../server/context.js";
 import { sendJson } from "../server/respond.js";
 import { transportError } from "../upstream/send.js";
+import { checkModelAccess } from "./model-access.js";
+import type { PluginContext } from "../plugins/types.js";
 import type { Runtime } from "./runtime.js";
-import { pipeOpenAIStream, StreamNotStartedError, translateStream } from "./stream.js";
+import { decodeOpenAIStream, pipeOpenAIStream, StreamNotStartedError, translateStream, writeCachedStream } from "./stream.js";
 import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js";
 import { transportFailure } from "./upstream-error.js";
 import { usageFromBody } from "./usage.js";
 
 export async function chatCompletions(rt: Runtime, ctx: RequestContext, body: unknown, res: ServerResponse): Promise<void> {
-  const req = validateChat(body);
+  let req = validateChat(body);
   const stream = req.stream === true;
   ctx.stream = stream;
   ctx.model = req.model;
-  const plan = rt.router.plan(req.model, "chat", { headers: ctx.headers, body: req, keyId: ctx.keyId });
-  await runAttempts(ctx, plan.targets, (target) => attemptChat(ctx, req, plan.model, target, stream, res));
+  checkModelAccess(rt, ctx, req.model);
+  // Plugins (src/plugins): before_request may reject, rewrite the request, or answer from cache;
+  // after_response sees the finished response; on_error sees any failure.
+  const pc = rt.plugins.active ? rt.plugins.begin(ctx, req) : undefined;
+  try {
+    if (pc) {
+      const before = rt.plugins.beforeRequest(pc);
+      if (before) await before;
+      pc.applyHeaders(res);
+      if (pc.req.model !== req.model) checkModelAccess(rt, ctx, pc.req.model);
+      req = pc.req;
+      ctx.model = req.model;
+      if (pc.cached) serveCached(ctx, pc, stream, res);
+    }
+    if (!pc?.cached) {
+      const plan = rt.router.plan(req.model, "chat", ctx, req);
+      await runAttempts(ctx, plan, (target) => attemptChat(ctx, req, plan.model, target, stream, res, pc));
+    }
+  } catch (err) {
+    if (pc) {
+      pc.responseStarted = res.headersSent;
+      rt.plugins.onError(pc, err);
+    }
+    throw err;
+  }
+  if (pc) {
+    const after = rt.plugins.afterResponse(pc);
+    if (after) await after;
+  }
 }
 
-async function attemptChat(ctx: RequestContext, req: ChatRequest, model: string, target: Target, stream: boolean, res: ServerResponse): Promise<void> {
+/** Plugins: a response-cache hit, sent without calling a provider (as a stream when asked). */
+function serveCached(ctx: RequestContext, pc: PluginContext, stream: boolean, res: ServerResponse): void {
+  const completion = pc.cached as ChatCompletion;
+  ctx.cacheHit = true;
+  if (stream) writeCachedStream(res, ctx, completion, pc.req.stream_options?.include_usage === true, pc.wantsChunks() ? pc : undefined);
+  else {
+    pc.transform(completion);
+    sendJson(res, ctx, 200, JSON.stringify(completion));
+  }
+  pc.response = { stream, cached: true, completion, usage: completion.usage };
+}
+
+/** Plugins: output hooks may change the completion before it is sent; after_response sees it. */
+function sendWithPlugins(res: ServerResponse, ctx: RequestContext, pc: PluginContext, completion: ChatCompletion | undefined, raw: Buffer | undefined): void {
+  const changed = completion !== undefined && pc.transform(completion);
+  if (completion) ctx.usage = completion.usage;
+  sendJson(res, ctx, 200, raw && !changed ? raw : JSON.stringify(completion));
+  pc.response = { stream: false, cached: false, completion, usage: completion?.usage };
+}
+
+function parseCompletion(buf: Buffer): ChatCompletion | undefined {
+  try {
+    const parsed = JSON.parse(buf.toString("utf8")) as ChatCompletion;
+    return Array.isArray(parsed.choices) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function attemptChat(
+  ctx: RequestContext,
+  req: ChatRequest,
+  model: string,
+  target: Target,
+  stream: boolean,
+  res: ServerResponse,
+  pc?: PluginContext,
+): Promise<void> {
   const provider = target.provider;
   const codecCtx = { model: target.upstreamModel(model), requestId: ctx.id };
+  ctx.upstreamModel = codecCtx.model;
   const upstreamReq = provider.codec.chatRequest(req, codecCtx, stream);
   const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq);
 
   if (stream) {
+    const hooks = pc?.wantsChunks() ? pc : undefined;
     try {
-      if (provider.codec.openaiWire) await pipeOpenAIStream(res, ctx, upstream, startNs);
-      else await translateStream(res, ctx, provider, codecCtx, upstream, startNs, req.stream_options?.include_usage === true);
+      if (hooks && provider.codec.openaiWire) await decodeOpenAIStream(res, ctx, upstream, startNs, hooks);
+      else if (provider.codec.openaiWire) await pipeOpenAIStream(res, ctx, upstream, startNs, pc !== undefined);
+      else await translateStream(res, ctx, provider, codecCtx, upstream, startNs, req.stream_options?.include_usage === true, hooks);
     } catch (err) {
       if (err instanceof StreamNotStartedError) throw transportFailure(transportError(provider.name, err.cause));
-      throw err;
+      // The client already has part of this response: report the failure in-stream, never retry.
+      throw finalFailure(transportError(provider.name, err));
     }
+    if (pc) pc.response = { stream: true, cached: false, completion: pc.collected(), usage: ctx.usage };
     return;
   }
 
   const buf = await readBody(ctx, provider, upstream, startNs);
+  if (pc && (pc.wantsCompletion || !provider.codec.openaiWire)) {
+    let completion: ChatCompletion | undefined;
+    if (provider.codec.openaiWire) completion = parseCompletion(buf);
+    else {
+      try {
+        completion = provider.codec.chatResponse(JSON.parse(buf.toString("utf8")), codecCtx);
+      } catch {
+        invalidUpstreamBody(provider);
+      }
+    }
+    sendWithPlugins(res, ctx, pc, completion, provider.codec.openaiWire ? buf : undefined);
+    return;
+  }
+  if (pc) pc.response = { stream: false, cached: false, completion: undefined, usage: undefined };
   if (provider.codec.openaiWire) {
     // Forwarded as received; usage is read after the response is on its way.
     sendJson(res, ctx, 200, buf);

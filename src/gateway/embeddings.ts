@@ -7,6 +7,7 @@ import { runAttempts } from "../routing/attempts.js";
 import type { RequestContext } from "../server/context.js";
 import { GatewayError } from "../server/errors.js";
 import { sendJson } from "../server/respond.js";
+import { checkModelAccess } from "./model-access.js";
 import type { Runtime } from "./runtime.js";
 import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js";
 import { usageFromBody } from "./usage.js";
@@ -22,10 +23,12 @@ type Translate = (provider: Provider, json: unknown, codecCtx: CodecContext) => 
 
 async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Record<string, unknown>, op: Operation, build: Build, translate: Translate, res: ServerResponse): Promise<void> {
   ctx.model = model;
-  const plan = rt.router.plan(model, op, { headers: ctx.headers, body, keyId: ctx.keyId });
-  await runAttempts(ctx, plan.targets, async (target) => {
+  checkModelAccess(rt, ctx, model);
+  const plan = rt.router.plan(model, op, ctx, body);
+  await runAttempts(ctx, plan, async (target) => {
     const provider = target.provider;
     const codecCtx = { model: target.upstreamModel(plan.model), requestId: ctx.id };
+    ctx.upstreamModel = codecCtx.model;
     const upstreamReq = build(provider, codecCtx);
     if (!upstreamReq) throw new GatewayError(400, "invalid_request_error", "unsupported_operation", `Provider ${provider.name} does not support ${op}.`);
     const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq);

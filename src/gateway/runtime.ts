@@ -1,6 +1,8 @@
 // Everything built from one config version. Requests take the current runtime when they start
 // and keep it to the end, so a hot reload never changes a request in flight.
+import { buildCatalog, type ModelCatalog } from "../catalog/index.js";
 import type { GatewayConfig } from "../config/schema.js";
+import { buildPipeline, type PluginPipeline } from "../plugins/pipeline.js";
 import { buildProviders, type ProviderSet } from "../providers/registry.js";
 import { Router } from "../routing/router.js";
 
@@ -8,9 +10,17 @@ export interface Runtime {
   readonly config: GatewayConfig;
   readonly providers: ProviderSet;
   readonly router: Router;
+  /** Model catalog (datasets + config `catalog:`): prices, limits, the models each provider lists. */
+  readonly catalog: ModelCatalog;
+  /** The plugins of `config.plugins` (src/plugins); inactive when none is enabled. */
+  readonly plugins: PluginPipeline;
+  /** Releases what this version holds (connections of stateful plugins), once it is replaced. */
+  close?(): Promise<void>;
 }
 
 export function buildRuntime(config: GatewayConfig, env: NodeJS.ProcessEnv = process.env): Runtime {
-  const providers = buildProviders(config, env);
-  return { config, providers, router: new Router(config, providers) };
+  const catalog = buildCatalog(config);
+  const providers = buildProviders(config, env, catalog);
+  const plugins = buildPipeline(config.plugins, { env, prices: catalog, providerKind: (name) => providers.byName.get(name)?.kind });
+  return { config, providers, catalog, router: new Router(config, providers, { prices: catalog }), plugins, close: () => plugins.close() };
 }

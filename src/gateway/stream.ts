@@ -1,14 +1,23 @@
 // Streaming a chat completion to the client. OpenAI-wire upstreams are piped byte for byte;
 // other wires are decoded, translated chunk by chunk and re-encoded as OpenAI SSE. Nothing is
-// held back to batch: whatever one upstream read yields is written in one write.
+// held back to batch: whatever one upstream read yields is written in one write. When a plugin
+// needs the chunks (ChunkHooks), OpenAI-wire streams are decoded too (decodeOpenAIStream).
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
-import type { ChatCompletionChunk, Usage } from "../api/types.js";
+import type { ChatCompletion, ChatCompletionChunk, Usage } from "../api/types.js";
 import type { CodecContext, Provider } from "../providers/types.js";
 import type { RequestContext } from "../server/context.js";
 import { commonHeaders } from "../server/respond.js";
 import type { UpstreamResponse } from "../upstream/send.js";
 import { createDecoder } from "../wire/decode.js";
+import { OpenAIStreamTranslator } from "../wire/openai/stream.js";
+import { completionToChunks } from "../plugins/stream-accumulator.js";
+
+/** Chunk-aware plugins (src/plugins): may change a chunk, drop it (false), or add some at the end. */
+export interface ChunkHooks {
+  onChunk(chunk: ChatCompletionChunk): boolean;
+  onEnd(): ChatCompletionChunk[] | undefined;
+}
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -35,7 +44,7 @@ function startStream(res: ServerResponse, ctx: RequestContext): void {
 }
 
 /** Pipes an OpenAI-wire stream unchanged, keeping the tail to read usage from after the fact. */
-export async function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint): Promise<void> {
+export async function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, usageNow = false): Promise<void> {
   let started = false;
   let tail: Buffer | undefined;
   let prev: Buffer | undefined;
@@ -61,7 +70,9 @@ export async function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext,
   res.end();
   if (tail) {
     const last = prev ? Buffer.concat([prev, tail]) : tail;
-    setImmediate(() => {
+    // Plugins settle budgets and log from the usage as soon as the stream ends.
+    if (usageNow) ctx.usage = usageFromTail(last.toString("utf8"));
+    else setImmediate(() => {
       ctx.usage = usageFromTail(last.toString("utf8"));
     });
   }
@@ -82,10 +93,69 @@ export function usageFromTail(text: string): Usage | undefined {
   }
 }
 
-function encodeChunks(chunks: readonly ChatCompletionChunk[]): string {
+function encodeChunks(chunks: readonly ChatCompletionChunk[], hooks?: ChunkHooks): string {
   let out = "";
-  for (const c of chunks) out += `data: ${JSON.stringify(c)}\n\n`;
+  for (const c of chunks) if (!hooks || hooks.onChunk(c)) out += `data: ${JSON.stringify(c)}\n\n`;
   return out;
+}
+
+function endChunks(hooks: ChunkHooks | undefined): string {
+  const extra = hooks?.onEnd();
+  return extra && extra.length > 0 ? encodeChunks(extra) : "";
+}
+
+/**
+ * An OpenAI-wire stream decoded into chunks for the plugins that asked for them, re-encoded.
+ * Events that are not chunks (an in-stream error object, unparsable data) pass through as sent.
+ */
+export async function decodeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, hooks: ChunkHooks): Promise<void> {
+  const decoder = createDecoder("sse");
+  const translator = new OpenAIStreamTranslator({ model: ctx.model ?? "", requestId: ctx.id });
+  let started = false;
+  const handle = (events: ReturnType<typeof decoder.feed>): string => {
+    let out = "";
+    for (const ev of events) {
+      let chunks: ChatCompletionChunk[];
+      try {
+        chunks = translator.push(ev);
+      } catch {
+        out += `data: ${ev.data}\n\n`;
+        continue;
+      }
+      for (const c of chunks) {
+        if (!Array.isArray(c.choices)) out += `data: ${ev.data}\n\n`;
+        else if (hooks.onChunk(c)) out += `data: ${JSON.stringify(c)}\n\n`;
+      }
+    }
+    return out;
+  };
+  try {
+    for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
+      if (!started) {
+        ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+        startStream(res, ctx);
+        started = true;
+      }
+      const text = handle(decoder.feed(bytes));
+      if (text) await write(res, ctx, text);
+    }
+  } catch (err) {
+    if (!started) throw new StreamNotStartedError(err);
+    throw err;
+  }
+  if (!started) {
+    ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+    startStream(res, ctx);
+  }
+  const rest = handle(decoder.end());
+  ctx.usage = translator.usage();
+  res.end(`${rest}${endChunks(hooks)}data: [DONE]\n\n`);
+}
+
+/** A cached completion served to a streaming request: a complete, well-formed SSE stream. */
+export function writeCachedStream(res: ServerResponse, ctx: RequestContext, completion: ChatCompletion, includeUsage: boolean, hooks?: ChunkHooks): void {
+  startStream(res, ctx);
+  res.end(`${encodeChunks(completionToChunks(completion, includeUsage), hooks)}${endChunks(hooks)}data: [DONE]\n\n`);
 }
 
 /** Decodes a non-OpenAI stream, translates it and writes OpenAI chunks. */
@@ -97,6 +167,7 @@ export async function translateStream(
   upstream: UpstreamResponse,
   upstreamStartNs: bigint,
   includeUsage: boolean,
+  hooks?: ChunkHooks,
 ): Promise<void> {
   const decoder = createDecoder(provider.codec.streamFraming);
   const translator = provider.codec.chatStream(codecCtx);
@@ -110,7 +181,8 @@ export async function translateStream(
       startStream(res, ctx);
       started = true;
     }
-    await write(res, ctx, encodeChunks(chunks));
+    const text = encodeChunks(chunks, hooks);
+    if (text) await write(res, ctx, text);
   };
   try {
     for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
@@ -133,7 +205,7 @@ export async function translateStream(
     ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
     startStream(res, ctx);
   }
-  let tailText = "";
+  let tailText = endChunks(hooks);
   if (includeUsage && ctx.usage && lastChunk) {
     const usageChunk: ChatCompletionChunk = {
       id: lastChunk.id,
@@ -143,7 +215,7 @@ export async function translateStream(
       choices: [],
       usage: ctx.usage,
     };
-    tailText = `data: ${JSON.stringify(usageChunk)}\n\n`;
+    tailText += `data: ${JSON.stringify(usageChunk)}\n\n`;
   }
   res.end(`${tailText}data: [DONE]\n\n`);
 }

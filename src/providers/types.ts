@@ -22,6 +22,35 @@ export interface UpstreamRequest {
   /** Request-specific headers; the provider adds its static auth headers itself. */
   headers: Record<string, string>;
   body: string;
+  /**
+   * Absolute URL for the follow-up calls of a multi-step exchange (see WireCodec.exchange), e.g. a
+   * prediction's poll or stream URL. When set, `path` is ignored and the request goes to this URL.
+   */
+  url?: string;
+  /** The client asked for a stream; multi-step exchanges use it to choose their flow. */
+  stream?: boolean;
+}
+
+/** An upstream response whose body is not read yet (undici's ResponseData satisfies it). */
+export interface UpstreamReply {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: UpstreamBody;
+}
+
+export interface UpstreamBody extends AsyncIterable<Uint8Array> {
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** What a multi-step exchange may use: one-call sends through the provider, and its settings. */
+export interface ExchangeIO {
+  /** Sends one request through the provider's pool, with its auth; resolves with any HTTP status. */
+  send(req: UpstreamRequest): Promise<UpstreamReply>;
+  readonly baseUrl: URL;
+  /** The provider's timeout (ms): a bound for waiting on the whole exchange too. */
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
 }
 
 /** One server-sent event (or one decoded frame of a binary event stream). */
@@ -74,6 +103,16 @@ export interface WireCodec {
 
   /** Extracts a client-safe message from an upstream error body (JSON or not). */
   parseError(status: number, body: string): UpstreamErrorInfo;
+
+  /**
+   * Optional: for wires where one client request takes more than one upstream call (Replicate:
+   * create a prediction, then poll it or open its event stream). When present, the transport calls
+   * it instead of sending `req` once. `io.send` makes one call through the provider's pool and
+   * auth (a relative `path`, or an absolute `url` the codec has checked). It resolves with the
+   * response that chatResponse / chatStream / parseError read, exactly as if it had been the only
+   * call: error statuses pass through unread, so the gateway maps them like any other upstream error.
+   */
+  exchange?(req: UpstreamRequest, io: ExchangeIO): Promise<UpstreamReply>;
 }
 
 export type Operation = "chat" | "completions" | "embeddings";

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Usage } from "../api/types.js";
+import { ANONYMOUS, type Identity } from "../auth/identity.js";
 
 export interface RequestContext {
   readonly id: string;
@@ -12,11 +13,27 @@ export interface RequestContext {
   upstreamNs: bigint;
   /** Gateway time (total minus upstream) when the response head was written; 0n until then. */
   overheadNs: bigint;
-  /** Identity of the caller once auth has run. */
+  /** Set on the data-plane routes (/v1/...): those requests get a request log row. */
+  operation: "chat" | "completions" | "embeddings" | "models" | undefined;
+  /** Cost of the request in USD once known (after the response). */
+  costUsd: number;
+  /** The model id the serving provider was sent (after aliases and model_map), for pricing. */
+  upstreamModel: string | undefined;
+  /** Served from the response cache. */
+  cacheHit: boolean;
+  /** Redacted prompt and answer for the request log row (request-logger with persist + log_bodies). */
+  logBodies: { request: string | null; response: string | null } | undefined;
+  /** Who is calling, once auth has run. */
+  identity: Identity;
+  /** identity.keyId, kept flat for logs and limits. */
   keyId: string | undefined;
   model: string | undefined;
   provider: string | undefined;
   target: string | undefined;
+  /** Routing mode that chose the target ("explicit" for provider/model addressing). */
+  strategy: string | undefined;
+  /** A/B label or the rule that matched. */
+  variant: string | undefined;
   attempts: number;
   stream: boolean;
   status: number;
@@ -36,10 +53,18 @@ export function newContext(headers: IncomingHttpHeaders): RequestContext {
     headers,
     upstreamNs: 0n,
     overheadNs: 0n,
+    operation: undefined,
+    costUsd: 0,
+    upstreamModel: undefined,
+    cacheHit: false,
+    logBodies: undefined,
+    identity: ANONYMOUS,
     keyId: undefined,
     model: undefined,
     provider: undefined,
     target: undefined,
+    strategy: undefined,
+    variant: undefined,
     attempts: 0,
     stream: false,
     status: 200,

@@ -3,9 +3,10 @@
 // flight finish.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Authenticator } from "../auth/master-key.js";
+import type { Identity } from "../auth/identity.js";
 import { chatCompletions } from "../gateway/chat.js";
 import { completions, embeddings } from "../gateway/embeddings.js";
+import { isModelAllowed } from "../auth/api-keys.js";
 import { listModels } from "../gateway/models.js";
 import type { Runtime } from "../gateway/runtime.js";
 import { closePools } from "../upstream/pool.js";
@@ -15,6 +16,14 @@ import { GatewayError, notFound } from "./errors.js";
 import { sendError, sendJson } from "./respond.js";
 import { healthReport } from "./health.js";
 import type { Metrics } from "../observability/metrics.js";
+import { settleCost } from "../catalog/settle.js";
+
+/** The model list, narrowed to what the caller's key may use. */
+function visibleModels(rt: Runtime, ctx: RequestContext): ReturnType<typeof listModels> {
+  const list = listModels(rt);
+  const allowed = ctx.identity.allowedModels;
+  return allowed === null ? list : { ...list, data: list.data.filter((m) => isModelAllowed(allowed, m.id)) };
+}
 
 type DataHandler = (rt: Runtime, ctx: RequestContext, body: unknown, res: ServerResponse) => Promise<void>;
 
@@ -29,6 +38,11 @@ const DATA_ROUTES: ReadonlyMap<string, DataHandler> = new Map([
 export interface RouteGroup {
   readonly prefix: string;
   handle(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void>;
+}
+
+/** Establishes who is calling; synchronous on the hot path (cached keys), a Promise on a miss. */
+export interface Authenticator {
+  authenticate(headers: IncomingMessage["headers"]): Identity | Promise<Identity>;
 }
 
 export interface GatewayServerOptions {
@@ -96,6 +110,7 @@ export class GatewayServer {
       if (!res.writableFinished) ctx.abort.abort();
       // Usage of forwarded bodies is read in a setImmediate; record after it.
       setImmediate(() => {
+        settleCost(rt, ctx);
         if (this.metrics) this.metrics.record(ctx);
         if (this.onFinished) this.onFinished(ctx);
       });
@@ -108,6 +123,13 @@ export class GatewayServer {
     }
   }
 
+  private async authenticate(ctx: RequestContext, req: IncomingMessage): Promise<void> {
+    const found = this.auth.authenticate(req.headers);
+    const identity = found instanceof Promise ? await found : found;
+    ctx.identity = identity;
+    ctx.keyId = identity.keyId;
+  }
+
   private async route(rt: Runtime, ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -116,21 +138,22 @@ export class GatewayServer {
 
     const data = DATA_ROUTES.get(path);
     if (data) {
+      ctx.operation = path.endsWith("embeddings") ? "embeddings" : path.endsWith("chat/completions") ? "chat" : "completions";
       if (method !== "POST") throw new GatewayError(405, "invalid_request_error", "method_not_allowed", `Use POST for ${path}.`);
-      ctx.keyId = this.auth.authenticate(req.headers);
+      await this.authenticate(ctx, req);
       const body = await readJsonBody(req, rt.config.max_request_bytes);
       await data(rt, ctx, body, res);
       return;
     }
     if (method === "GET" && (path === "/v1/models" || path === "/models")) {
-      ctx.keyId = this.auth.authenticate(req.headers);
-      sendJson(res, ctx, 200, JSON.stringify(listModels(rt)));
+      await this.authenticate(ctx, req);
+      sendJson(res, ctx, 200, JSON.stringify(visibleModels(rt, ctx)));
       return;
     }
     if (method === "GET" && path.startsWith("/v1/models/")) {
-      ctx.keyId = this.auth.authenticate(req.headers);
+      await this.authenticate(ctx, req);
       const id = decodeURIComponent(path.slice("/v1/models/".length));
-      const model = listModels(rt).data.find((m) => m.id === id);
+      const model = visibleModels(rt, ctx).data.find((m) => m.id === id);
       if (!model) throw notFound(`The model '${id}' does not exist.`, "model_not_found");
       sendJson(res, ctx, 200, JSON.stringify(model));
       return;

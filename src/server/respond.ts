@@ -9,6 +9,8 @@ export function commonHeaders(res: ServerResponse, ctx: RequestContext): void {
   if (ctx.provider) res.setHeader("x-ferro-provider", ctx.provider);
   if (ctx.target) res.setHeader("x-ferro-target", ctx.target);
   if (ctx.attempts > 0) res.setHeader("x-ferro-attempts", String(ctx.attempts));
+  if (ctx.strategy) res.setHeader("x-ferro-strategy", ctx.strategy);
+  if (ctx.variant) res.setHeader("x-ferro-variant", ctx.variant);
 }
 
 export function sendJson(res: ServerResponse, ctx: RequestContext, status: number, body: string | Buffer): void {

@@ -1,20 +1,35 @@
 // Sends one upstream request through the origin's pool. Transport failures become GatewayErrors
 // that say whether another attempt may help; the attempt loop decides whether to make one.
-import type { Dispatcher } from "undici";
 import { errors as undiciErrors } from "undici";
 import { GatewayError } from "../server/errors.js";
-import type { Provider, UpstreamRequest } from "../providers/types.js";
+import type { Provider, UpstreamReply, UpstreamRequest } from "../providers/types.js";
 import { poolFor } from "./pool.js";
 
-export type UpstreamResponse = Dispatcher.ResponseData;
+/** undici's ResponseData satisfies it; multi-step exchanges (WireCodec.exchange) may build their own. */
+export type UpstreamResponse = UpstreamReply;
 
 export async function sendUpstream(provider: Provider, req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+  const exchange = provider.codec.exchange;
+  if (exchange) {
+    try {
+      const io = { send: (r: UpstreamRequest) => sendOnce(provider, r, signal), baseUrl: provider.baseUrl, timeoutMs: provider.timeoutMs, signal };
+      return await exchange.call(provider.codec, req, io);
+    } catch (err) {
+      throw transportError(provider.name, err);
+    }
+  }
+  return sendOnce(provider, req, signal);
+}
+
+async function sendOnce(provider: Provider, req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
   const base = provider.baseUrl;
-  const path = base.pathname === "/" ? req.path : base.pathname + req.path;
+  const target = req.url ? new URL(req.url) : undefined;
+  const origin = target ? target.origin : base.origin;
+  const path = target ? target.pathname + target.search : base.pathname === "/" ? req.path : base.pathname + req.path;
   let headers: Record<string, string> = { ...provider.headers, ...req.headers };
-  if (provider.authorize) headers = { ...headers, ...(await provider.authorize(req, new URL(path, base.origin))) };
+  if (provider.authorize) headers = { ...headers, ...(await provider.authorize(req, new URL(path, origin))) };
   try {
-    return await poolFor(base.origin).request({
+    return await poolFor(origin).request({
       path,
       method: req.method,
       headers,

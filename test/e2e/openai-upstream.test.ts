@@ -1,6 +1,6 @@
 // The gateway in front of an OpenAI-wire upstream, driven by the official openai SDK.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 

@@ -1,31 +1,46 @@
 // Starts a gateway in-process on an ephemeral port, pointed at mock upstreams, and an official
-// `openai` SDK client for it: tests drive the gateway exactly as an application would.
+// `openai` SDK client for it: tests drive the gateway exactly as an application would. It is
+// assembled by the same GatewayApp as `ferrogw serve`, with in-memory stores unless the test
+// passes its own.
 import OpenAI from "openai";
-import { masterKeyAuthenticator } from "../../src/auth/master-key.js";
+import { pino } from "pino";
 import { validateConfig } from "../../src/config/load.js";
-import { buildRuntime } from "../../src/gateway/runtime.js";
-import { GatewayServer } from "../../src/server/http.js";
+import { GatewayApp } from "../../src/gateway/app.js";
 import type { RequestContext } from "../../src/server/context.js";
+import type { GatewayServer } from "../../src/server/http.js";
+import type { Stores } from "../../src/store/factory.js";
 
 export interface TestGateway {
   url: string;
+  app: GatewayApp;
   server: GatewayServer;
   client: OpenAI;
   finished: RequestContext[];
   close(): Promise<void>;
 }
 
-export async function startGateway(rawConfig: unknown, env: NodeJS.ProcessEnv, opts: { masterKey?: string } = {}): Promise<TestGateway> {
-  const loaded = validateConfig(rawConfig, env);
+const MEMORY_STORES = { API_KEY_STORE_BACKEND: "memory", REQUEST_LOG_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory" };
+
+export async function startGateway(
+  rawConfig: unknown,
+  env: NodeJS.ProcessEnv,
+  opts: { masterKey?: string; stores?: Stores; apiKey?: string } = {},
+): Promise<TestGateway> {
+  const fullEnv = { ...MEMORY_STORES, ...env, ...(opts.masterKey ? { MASTER_KEY: opts.masterKey } : {}) };
+  const loaded = validateConfig(rawConfig, fullEnv);
   if (!loaded.ok) throw new Error(`invalid test config: ${JSON.stringify(loaded.issues)}`);
   const finished: RequestContext[] = [];
-  const server = new GatewayServer({
-    runtime: buildRuntime(loaded.config, env),
-    auth: masterKeyAuthenticator(opts.masterKey),
+  const app = await GatewayApp.create({
+    config: loaded.config,
+    raw: loaded.raw,
+    configPath: undefined,
+    env: fullEnv,
+    log: pino({ level: "silent" }),
+    stores: opts.stores,
     onFinished: (ctx) => finished.push(ctx),
   });
-  const addr = await server.listen(0, "127.0.0.1");
+  const addr = await app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${addr.port}`;
-  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: opts.masterKey ?? "unused", maxRetries: 0 });
-  return { url, server, client, finished, close: () => server.close(2000) };
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: opts.apiKey ?? opts.masterKey ?? "unused", maxRetries: 0 });
+  return { url, app, server: app.server, client, finished, close: () => app.close(2000) };
 }

@@ -42,6 +42,10 @@ export interface MockFormat {
    * "data: {...}\n\n"), with the text split into `chunks` content pieces.
    */
   chatStream(reply: MockReply, chunks: number): string[];
+  /** Binary-framed wires (AWS event-stream): the stream as raw frames; used instead of chatStream. */
+  chatStreamFrames?(reply: MockReply, chunks: number): Uint8Array[];
+  /** Content type of a streamed response (default text/event-stream). */
+  readonly streamContentType?: string;
   /** The provider's error body for this status. */
   errorBody(status: number, message: string): string;
   /** Embeddings body for the given inputs, when the wire has embeddings. */

@@ -6,9 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { JsonObject } from "../../src/api/types.js";
 import { anthropicFormat } from "./anthropic.js";
+import { bedrockFormat } from "./bedrock.js";
 import type { MockFormat, MockReply } from "./format.js";
 import { geminiFormat } from "./gemini.js";
 import { openaiFormat } from "./openai.js";
+import { tokenResponse, vertexAnthropicFormat, vertexPredictFormat } from "./vertex.js";
 
 export interface MockOptions {
   /** Delay before the response headers (ms). */
@@ -53,6 +55,17 @@ export function mockVector(text: string, dims = 8): number[] {
 }
 
 function route(method: string, path: string): { format: MockFormat; kind: "chat" | "embeddings" | "completions" | "models" } | undefined {
+  // Vertex AI: /v1/projects/{p}/locations/{l}/publishers/{google|anthropic}/models/{model}:{method}
+  if (path.includes("/publishers/google/models/")) {
+    if (path.includes(":generateContent") || path.includes(":streamGenerateContent")) return { format: geminiFormat, kind: "chat" };
+    if (path.endsWith(":predict")) return { format: vertexPredictFormat, kind: "embeddings" };
+  }
+  if (path.includes("/publishers/anthropic/models/") && /:(stream)?[rR]awPredict$/.test(path)) return { format: vertexAnthropicFormat, kind: "chat" };
+  // Bedrock Runtime: /model/{modelId}/converse | converse-stream | invoke
+  if (method === "POST" && path.startsWith("/model/")) {
+    if (path.endsWith("/converse") || path.endsWith("/converse-stream")) return { format: bedrockFormat, kind: "chat" };
+    if (path.endsWith("/invoke")) return { format: bedrockFormat, kind: "embeddings" };
+  }
   if (path.startsWith("/v1beta/models/") || path.startsWith("/v1/models/")) {
     if (path.includes(":generateContent") || path.includes(":streamGenerateContent")) return { format: geminiFormat, kind: "chat" };
     if (path.includes(":batchEmbedContents") || path.includes(":embedContent")) return { format: geminiFormat, kind: "embeddings" };
@@ -72,6 +85,9 @@ export class MockUpstream {
   private readonly server: Server;
   /** Set false to skip recording (benchmarks). */
   record = true;
+  /** OAuth token endpoint (POST /token): lifetime of the access tokens it issues, and how many it issued. */
+  tokenExpiresIn = 3599;
+  tokensIssued = 0;
 
   constructor(options: Partial<MockOptions> = {}) {
     this.options = { latencyMs: 0, chunkDelayMs: 0, chunks: 4, ...options };
@@ -103,6 +119,13 @@ export class MockUpstream {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? "GET";
+    if (method === "POST" && path === "/token") {
+      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+      if (this.record) this.requests.push({ method, path: url, headers: req.headers, body: form, format: "oauth-token" });
+      const t = tokenResponse(form, ++this.tokensIssued, this.tokenExpiresIn);
+      res.writeHead(t.status, { "content-type": "application/json" }).end(t.body);
+      return;
+    }
     const r = route(method, path);
     let body: JsonObject | undefined;
     if (chunks.length > 0) {
@@ -165,8 +188,8 @@ export class MockUpstream {
       res.end(r.format.chatBody(reply));
       return;
     }
-    const frames = r.format.chatStream(reply, this.options.chunks);
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    const frames: ReadonlyArray<string | Uint8Array> = r.format.chatStreamFrames?.(reply, this.options.chunks) ?? r.format.chatStream(reply, this.options.chunks);
+    res.writeHead(200, { "content-type": r.format.streamContentType ?? "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     for (let i = 0; i < frames.length; i++) {
       if (scripted?.resetAfterFrames !== undefined && i >= scripted.resetAfterFrames) {
         req.socket.destroy();

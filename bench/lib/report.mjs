@@ -1,0 +1,116 @@
+// Turns one run's results into the targets' verdicts and the Markdown tables of BENCHMARKS.md.
+
+const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? "–" : Number(n).toFixed(d));
+const pct = (r) => (r === null || r === undefined || Number.isNaN(r) ? "–" : `${(100 * r).toFixed(1)}%`);
+
+function verdict(ok) {
+  if (ok === undefined) return "not measured";
+  return ok ? "**met**" : "**not met**";
+}
+
+/** The issue's targets, each with its measured value and met / not met. */
+export function evaluateTargets(results) {
+  const out = [];
+  const u1000 = results.unary.find((r) => r.connections === 1000);
+  if (u1000?.direct && u1000.gateway) {
+    const d = u1000.direct;
+    const g = u1000.gateway;
+    const ratio = g.rps / d.rps;
+    out.push({ target: "1000 conns non-streaming: gateway RPS ≥ 85% of direct", value: `${pct(ratio)} (${fmt(g.rps)} vs ${fmt(d.rps)} rps)`, met: ratio >= 0.85 });
+    const p99r = g.p99_ms / d.p99_ms;
+    out.push({ target: "1000 conns non-streaming: p99 ≤ 1.5× direct p99", value: `${fmt(p99r, 2)}× (${fmt(g.p99_ms, 1)} vs ${fmt(d.p99_ms, 1)} ms)`, met: p99r <= 1.5 });
+    out.push({ target: "1000 conns non-streaming: zero errors", value: `${g.errors} errors`, met: g.errors === 0 });
+    const rss = g.resources.gateway.peak_rss_mb_max_process;
+    out.push({ target: "1000 conns: peak RSS ≤ 150 MB per worker", value: `${fmt(rss, 1)} MB (largest process)`, met: rss <= 150 });
+  }
+  const u150 = results.unary.find((r) => r.connections === 150);
+  if (u150?.direct && u150.gateway) {
+    const added = u150.gateway.p50_ms - u150.direct.p50_ms;
+    out.push({ target: "150 conns: p50 added latency ≤ 1 ms over direct", value: `${fmt(added, 2)} ms (${fmt(u150.gateway.p50_ms, 2)} vs ${fmt(u150.direct.p50_ms, 2)} ms)`, met: added <= 1 });
+  }
+  const bare = results.overhead.find((o) => o.name === "bare");
+  if (bare?.available) out.push({ target: "in-process overhead p50 ≤ 20 µs bare", value: `${fmt(bare.overhead_us.p50, 1)} µs (p99 ${fmt(bare.overhead_us.p99, 1)} µs)`, met: bare.overhead_us.p50 <= 20 });
+  const plug = results.overhead.find((o) => o.name !== "bare");
+  if (plug) {
+    if (plug.available) out.push({ target: "in-process overhead p50 ≤ 50 µs with the plugin set", value: `${fmt(plug.overhead_us.p50, 1)} µs (p99 ${fmt(plug.overhead_us.p99, 1)} µs)`, met: plug.overhead_us.p50 <= 50 });
+    else out.push({ target: "in-process overhead p50 ≤ 50 µs with the plugin set", value: `not yet available: ${plug.reason}`, met: undefined });
+  }
+  const s100 = results.stream.find((r) => r.connections === 100);
+  if (s100?.direct && s100.gateway) {
+    const added = s100.gateway.ttfb_ms.p50 - s100.direct.ttfb_ms.p50;
+    out.push({ target: "streaming, 100 conns: added TTFB p50 ≤ 1 ms", value: `${fmt(added, 2)} ms (${fmt(s100.gateway.ttfb_ms.p50, 2)} vs ${fmt(s100.direct.ttfb_ms.p50, 2)} ms)`, met: added <= 1 });
+  }
+  const s1000 = results.stream.find((r) => r.connections === 1000);
+  if (s1000?.direct && s1000.gateway) {
+    const d = s1000.direct;
+    const g = s1000.gateway;
+    const ratio = g.streams_per_s / d.streams_per_s;
+    out.push({ target: "streaming, 1000 conns: ≥ 85% of direct streams/s", value: `${pct(ratio)} (${fmt(g.streams_per_s)} vs ${fmt(d.streams_per_s)} streams/s)`, met: ratio >= 0.85 });
+    out.push({ target: "streaming, 1000 conns: no lost chunk", value: `${g.lost} incomplete streams, ${g.errors} errors`, met: g.lost === 0 && g.errors === 0 });
+    const p99r = g.total_ms.p99 / d.total_ms.p99;
+    out.push({ target: "streaming, 1000 conns: p99 ≤ 1.5× direct", value: `${fmt(p99r, 2)}× (${fmt(g.total_ms.p99)} vs ${fmt(d.total_ms.p99)} ms)`, met: p99r <= 1.5 });
+  }
+  return out;
+}
+
+export function markdownReport(results) {
+  const m = results.machine;
+  const c = results.config;
+  let md = `## Run ${results.started} (${c.mode} mode)\n\n`;
+  md += `Machine: ${m.cores} × ${m.cpu}, ${m.memory_gib} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.nginx}, wrk. `;
+  md += `Load generator, mock, nginx and gateway share the ${m.cores} cores. Gateway \`--workers ${c.workers}\`, nginx \`worker_processes ${c.workers}\`, `;
+  md += `mock: ${results.mock?.processes ?? 1} process (${results.mock?.mode} mode, ${c.latencyMs} ms, ${results.mock?.body_bytes}-byte body; streams: ${results.mock?.events_per_stream} SSE events, ${c.chunks} content chunks ${c.chunkDelayMs} ms apart). `;
+  md += `Each level: ${c.warmupS} s warm-up, then ${c.durationS} s measured; wrk -t${c.loadThreads}.\n\n`;
+
+  if (results.unary.length) {
+    md += "### Non-streaming (wrk)\n\n";
+    md += "| conns | direct RPS | nginx RPS | gateway RPS | gw/direct | gw/nginx | direct p50 / p99 ms | nginx p50 / p99 ms | gateway p50 / p99 ms | errors d/n/g | gw peak RSS per worker (total) | gw CPU µs/req | nginx CPU µs/req | mock CPU (direct) |\n";
+    md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const r of results.unary) {
+      const d = r.direct;
+      const n = r.nginx;
+      const g = r.gateway;
+      const gr = g?.resources.gateway;
+      const nr = n?.resources.nginx;
+      md += `| ${r.connections} | ${fmt(d?.rps)} | ${fmt(n?.rps)} | ${fmt(g?.rps)} | ${d && g ? pct(g.rps / d.rps) : "–"} | ${n && g ? pct(g.rps / n.rps) : "–"} `;
+      md += `| ${fmt(d?.p50_ms, 2)} / ${fmt(d?.p99_ms, 2)} | ${fmt(n?.p50_ms, 2)} / ${fmt(n?.p99_ms, 2)} | ${fmt(g?.p50_ms, 2)} / ${fmt(g?.p99_ms, 2)} `;
+      md += `| ${d?.errors ?? "–"}/${n?.errors ?? "–"}/${g?.errors ?? "–"} | ${gr ? `${fmt(gr.peak_rss_mb_max_process)} MB (${fmt(gr.peak_rss_mb_total)} MB)` : "–"} `;
+      md += `| ${g ? fmt(gr.cpu_us / g.requests, 1) : "–"} | ${n ? fmt(nr.cpu_us / n.requests, 1) : "–"} | ${d ? `${fmt(d.resources.mock.cpu_cores * 100)}% of a core` : "–"} |\n`;
+    }
+    md += "\n";
+  }
+
+  if (results.stream.length) {
+    md += "### Streaming (bench/stream-load.mjs)\n\n";
+    md += "| conns | via | streams/s | ratio to direct | events/s | TTFB p50 / p99 ms | total p50 / p99 ms | incomplete streams | errors | proxy CPU µs/stream | gw peak RSS per worker |\n";
+    md += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const r of results.stream) {
+      for (const t of ["direct", "nginx", "gateway"]) {
+        const x = r[t];
+        if (!x) continue;
+        const cpu = t === "gateway" ? x.resources.gateway.cpu_us : t === "nginx" ? x.resources.nginx.cpu_us : undefined;
+        md += `| ${r.connections} | ${t} | ${fmt(x.streams_per_s)} | ${r.direct ? pct(x.streams_per_s / r.direct.streams_per_s) : "–"} | ${fmt(x.events_per_s)} `;
+        md += `| ${fmt(x.ttfb_ms.p50, 2)} / ${fmt(x.ttfb_ms.p99, 2)} | ${fmt(x.total_ms.p50, 1)} / ${fmt(x.total_ms.p99, 1)} | ${x.lost} | ${x.errors} `;
+        md += `| ${cpu !== undefined && x.ok ? fmt(cpu / x.ok, 0) : "–"} | ${t === "gateway" ? `${fmt(x.resources.gateway.peak_rss_mb_max_process)} MB` : "–"} |\n`;
+      }
+    }
+    md += "\n";
+  }
+
+  if (results.overhead.length) {
+    md += `### In-process overhead (X-Gateway-Overhead-Ms, ${c.overheadConnections} connections, ${c.overheadS} s)\n\n`;
+    md += "| configuration | p50 µs | p90 µs | p99 µs | requests |\n|---|---:|---:|---:|---:|\n";
+    for (const o of results.overhead) {
+      if (o.available) md += `| ${o.name} | ${fmt(o.overhead_us.p50, 1)} | ${fmt(o.overhead_us.p90, 1)} | ${fmt(o.overhead_us.p99, 1)} | ${o.requests} |\n`;
+      else md += `| ${o.name} | not yet available | | | ${o.reason} |\n`;
+    }
+    md += "\n";
+  }
+
+  if (results.targets?.length) {
+    md += "### Targets\n\n| target | measured | verdict |\n|---|---|---|\n";
+    for (const t of results.targets) md += `| ${t.target} | ${t.value} | ${verdict(t.met)} |\n`;
+    md += "\n";
+  }
+  return md;
+}

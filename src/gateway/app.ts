@@ -1,0 +1,98 @@
+// Assembles one gateway process: stores, auth, runtime, server, admin API, request log writer,
+// config manager and the cross-worker notifications. `ferrogw serve` and the end-to-end tests
+// build the gateway through this one function, so what is tested is what runs.
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { mountConfigRoutes } from "../admin/config-routes.js";
+import { mountKeyRoutes } from "../admin/key-routes.js";
+import { mountProviderRoutes } from "../admin/provider-routes.js";
+import { AdminRouter } from "../admin/router.js";
+import { mountUsageRoutes } from "../admin/usage-routes.js";
+import { ApiKeyService } from "../auth/api-keys.js";
+import { GatewayAuthenticator } from "../auth/authenticator.js";
+import type { GatewayConfig } from "../config/schema.js";
+import { Metrics } from "../observability/metrics.js";
+import { onBroadcast } from "../server/broadcast.js";
+import type { RequestContext } from "../server/context.js";
+import { GatewayServer } from "../server/http.js";
+import { openStores, type Stores } from "../store/factory.js";
+import { RequestLogWriter, rowFromContext } from "../store/request-log-writer.js";
+import { ConfigManager } from "./config-manager.js";
+import { buildRuntime } from "./runtime.js";
+
+export interface GatewayAppOptions {
+  config: GatewayConfig;
+  /** The config document as written (no ${ENV} resolved), for config history. */
+  raw: unknown;
+  configPath: string | undefined;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Defaults to the stores named by the *_STORE_BACKEND variables. */
+  stores?: Stores;
+  /** Test hook: sees each finished request after it is logged. */
+  onFinished?: (ctx: RequestContext) => void;
+}
+
+export class GatewayApp {
+  private constructor(
+    readonly server: GatewayServer,
+    readonly auth: GatewayAuthenticator,
+    readonly keys: ApiKeyService,
+    readonly stores: Stores,
+    readonly logWriter: RequestLogWriter,
+    readonly configManager: ConfigManager,
+    private readonly log: Logger,
+  ) {}
+
+  static async create(opts: GatewayAppOptions): Promise<GatewayApp> {
+    const { log, env } = opts;
+    const stores = opts.stores ?? (await openStores(env, { onPostgresError: (err) => log.error({ err: err.message }, "postgres pool error") }));
+    const keys = new ApiKeyService(stores.keys, { onError: (err) => log.warn({ err: (err as Error).message }, "api key store write failed") });
+    const auth = await GatewayAuthenticator.create({ masterKey: env.MASTER_KEY || undefined, keys });
+    const logWriter = new RequestLogWriter({ store: stores.logs, logger: log });
+    const metrics = new Metrics();
+    const admin = new AdminRouter(async (headers) => {
+      const who = await auth.authenticateAdmin(headers);
+      return who.kind;
+    });
+    const onFinished = opts.onFinished;
+    const server = new GatewayServer({
+      runtime: buildRuntime(opts.config, env),
+      auth,
+      metrics,
+      groups: [admin],
+      onFinished: (ctx) => {
+        if (ctx.operation !== undefined) logWriter.enqueue(rowFromContext(ctx, { costUsd: ctx.costUsd, cacheHit: ctx.cacheHit, requestBody: ctx.logBodies?.request, responseBody: ctx.logBodies?.response }));
+        if (onFinished) onFinished(ctx);
+      },
+    });
+    const configManager = new ConfigManager(server, stores.config, log, env, opts.raw, opts.configPath);
+    await configManager.recordInitial(opts.configPath ? "file" : "default");
+
+    mountKeyRoutes(admin, keys);
+    mountUsageRoutes(admin, stores.logs, () => logWriter.flush());
+    mountConfigRoutes(admin, configManager);
+    mountProviderRoutes(admin, server);
+
+    onBroadcast((msg) => {
+      if (msg.kind === "keys-changed") keys.clearCache();
+      else if (msg.kind === "config-applied") void configManager.applyFromPeer(msg.raw, msg.version);
+      else if (msg.kind === "reload-file") void configManager.reloadFromFile();
+    });
+    return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log);
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return this.server.listen(port, host);
+  }
+
+  /** Graceful: finish requests in flight, write every pending log row, close the stores. */
+  async close(graceMs = 30_000): Promise<void> {
+    await this.server.close(graceMs);
+    await this.server.currentRuntime.close?.().catch(() => undefined);
+    await this.logWriter.close();
+    const stats = this.logWriter.stats;
+    if (stats.dropped > 0) this.log.error({ dropped: stats.dropped }, "request log rows were lost");
+    await this.stores.close();
+  }
+}

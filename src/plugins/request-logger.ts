@@ -1,0 +1,156 @@
+// request-logger: one structured JSON line per request stage it is listed at — the inbound
+// request (before_request), the completed response with latency, time to first token, tokens
+// and cost (after_request / after_response), the failure with its reason (on_error) — written
+// off the request path (lines are batched and emitted on the next turn of the event loop).
+//
+// Persistence: the gateway writes every data-plane request to the request log store
+// (REQUEST_LOG_STORE_BACKEND / REQUEST_LOG_STORE_DSN) through the batched RequestLogWriter
+// (src/store/request-log-writer.ts; see src/gateway/app.ts). With persist and log_bodies, this
+// plugin adds the redacted prompt and answer to that row (ctx.logBodies).
+import { pino, type DestinationStream, type Logger } from "pino";
+import { z } from "zod";
+import { redactSecrets, type GatewayError } from "../server/errors.js";
+import { captureBody } from "../store/redact.js";
+import type { Plugin, PluginContext, PluginDeps, ResponseInfo } from "./types.js";
+
+export const requestLoggerSchema = z.strictObject({
+  /** pino level of the request and response lines (failures are logged at error). */
+  level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  /** Keep each request in the request log store (see the module comment). */
+  persist: z.boolean().default(false),
+  /** Include the prompt and the answer, redacted (credentials, e-mails, card numbers) and cut to max_body_chars. */
+  log_bodies: z.boolean().default(false),
+  max_body_chars: z.number().int().positive().default(16_384),
+  /** Accepted for compatibility with the reference config; the store is chosen by REQUEST_LOG_STORE_BACKEND. */
+  backend: z.enum(["sqlite", "postgres", "postgresql", "memory"]).optional(),
+  /** Accepted for compatibility; the store's location is REQUEST_LOG_STORE_DSN. */
+  dsn: z.string().optional(),
+});
+export type RequestLoggerConfig = z.output<typeof requestLoggerSchema>;
+
+let destination: DestinationStream | undefined;
+/** Where request lines go (default: stdout, asynchronously). For tests and embedding. */
+export function setRequestLogDestination(dest: DestinationStream | undefined): void {
+  destination = dest;
+}
+
+type Event = "request" | "response" | "error";
+
+interface Pending {
+  event: Event;
+  pc: PluginContext;
+  atNs: bigint;
+  err: GatewayError | undefined;
+  res: ResponseInfo | undefined;
+}
+
+const ms = (ns: bigint): number => Math.round(Number(ns) / 1e3) / 1e3;
+
+export class RequestLogger implements Plugin {
+  readonly name = "request-logger";
+  readonly type = "logging" as const;
+  private readonly log: Logger;
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private readonly flushNow = (): void => this.flush();
+
+  constructor(
+    private readonly cfg: RequestLoggerConfig,
+    deps: PluginDeps,
+  ) {
+    const opts = { level: "trace", base: { service: "ferrogw", component: "request-logger" } };
+    this.log = pino(opts, destination ?? pino.destination({ dest: 1, sync: false }));
+    if (!deps.stages.has("before_request")) this.beforeRequest = undefined;
+    if (!deps.stages.has("after_response")) this.afterResponse = undefined;
+    if (!deps.stages.has("on_error")) this.onError = undefined;
+  }
+
+  beforeRequest?(pc: PluginContext): void {
+    if (this.cfg.log_bodies && pc.req.stream === true) pc.collectStream = true;
+    this.queue("request", pc, undefined, undefined);
+  }
+
+  afterResponse?(pc: PluginContext, res: ResponseInfo): void {
+    if (this.cfg.persist && this.cfg.log_bodies) this.attachBodies(pc, res);
+    this.queue("response", pc, undefined, res);
+  }
+
+  onError?(pc: PluginContext, err: GatewayError): void {
+    if (this.cfg.persist && this.cfg.log_bodies) this.attachBodies(pc, undefined);
+    this.queue("error", pc, err, undefined);
+  }
+
+  close(): void {
+    this.flush();
+    this.log.flush();
+  }
+
+  private attachBodies(pc: PluginContext, res: ResponseInfo | undefined): void {
+    const opts = { enabled: true, maxChars: this.cfg.max_body_chars };
+    pc.ctx.logBodies = { request: captureBody(pc.req, opts), response: res?.completion ? captureBody(res.completion, opts) : null };
+  }
+
+  private queue(event: Event, pc: PluginContext, err: GatewayError | undefined, res: ResponseInfo | undefined): void {
+    this.pending.push({ event, pc, atNs: process.hrtime.bigint(), err, res });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    for (const p of batch) {
+      try {
+        this.write(p);
+      } catch {
+        // A log line must never break anything.
+      }
+    }
+  }
+
+  private write(p: Pending): void {
+    const { pc, event } = p;
+    const ctx = pc.ctx;
+    const line: Record<string, unknown> = {
+      event,
+      request_id: ctx.id,
+      key_id: ctx.keyId ?? null,
+      user: pc.user ?? null,
+      model: pc.req.model,
+      stream: pc.req.stream === true,
+    };
+    if (event === "request") {
+      line.messages = pc.req.messages.length;
+      if (this.cfg.log_bodies) line.request_body = captureBody(pc.req.messages, { enabled: true, maxChars: this.cfg.max_body_chars });
+      this.log[this.cfg.level](line, "gateway request");
+      return;
+    }
+    line.provider = ctx.provider ?? null;
+    line.target = ctx.target ?? null;
+    line.attempts = ctx.attempts;
+    line.latency_ms = ms(p.atNs - ctx.startNs);
+    line.upstream_ms = ms(ctx.upstreamNs);
+    if (event === "response") {
+      const u = p.res?.usage ?? ctx.usage;
+      line.status = ctx.status;
+      if (pc.firstChunkNs !== undefined) line.ttft_ms = ms(pc.firstChunkNs - ctx.startNs);
+      line.prompt_tokens = u?.prompt_tokens ?? 0;
+      line.completion_tokens = u?.completion_tokens ?? 0;
+      line.total_tokens = u?.total_tokens ?? 0;
+      line.cost_usd = ctx.costUsd;
+      line.cache = pc.cacheStatus ?? null;
+      if (this.cfg.log_bodies && p.res?.completion) line.response_body = captureBody(p.res.completion, { enabled: true, maxChars: this.cfg.max_body_chars });
+      this.log[this.cfg.level](line, "gateway response");
+      return;
+    }
+    const err = p.err;
+    line.status = err?.status ?? ctx.status;
+    line.error = err?.code ?? ctx.errorCode ?? null;
+    line.error_message = err ? redactSecrets(err.message) : null;
+    this.log.error(line, "gateway error");
+  }
+}
