@@ -124,7 +124,7 @@ export interface ChatCompletion {
   model: string;
   choices: ChatCompletionChoice[];
   usage?: Usage;
-  system_fingerprint?: string | null;
+  system_fingerprint?: string;
 }
 
 export interface ToolCallDelta {
@@ -152,7 +152,7 @@ export interface ChatCompletionChunk {
     logprobs?: null;
   }>;
   usage?: Usage | null;
-  system_fingerprint?: string | null;
+  system_fingerprint?: string;
 }
 
 export interface CompletionRequest {

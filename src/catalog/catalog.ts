@@ -5,6 +5,7 @@ import type { Usage } from "../api/types.js";
 import type { ModelPrice, PriceSource } from "../routing/prices.js";
 import { baseModels, type BaseModel } from "./data.js";
 import type { CatalogEntry, CatalogPricing } from "./types.js";
+import { billableUsage } from "./usage.js";
 
 /** One `catalog.models` entry of the config ("<provider>/<model>" → what to set). */
 export interface CatalogOverride {
@@ -149,16 +150,15 @@ export class ModelCatalog implements PriceSource {
   /**
    * USD for one request's usage, or undefined when the model is unpriced. Cached prompt tokens are
    * charged at the cache-read price (the input price where the provider has none); reasoning
-   * tokens are part of completion_tokens and charged as output.
+   * tokens are charged as output (see usage.ts for the vendor dialects this reads).
    */
   costOf(providerKind: string, model: string, usage: Partial<Usage> | undefined): number | undefined {
     if (!usage) return undefined;
     const p = this.lookup(providerKind, model)?.pricing;
     if (!p || (p.input_per_m === undefined && p.output_per_m === undefined)) return undefined;
-    const prompt = usage.prompt_tokens ?? 0;
-    const cached = Math.min(prompt, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
+    const { prompt, cached, output } = billableUsage(usage);
     const input = p.input_per_m ?? 0;
-    const usd = (prompt - cached) * input + cached * (p.cached_input_per_m ?? input) + (usage.completion_tokens ?? 0) * (p.output_per_m ?? 0);
+    const usd = (prompt - cached) * input + cached * (p.cached_input_per_m ?? input) + output * (p.output_per_m ?? 0);
     return usd / 1e6;
   }
 }

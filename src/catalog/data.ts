@@ -210,7 +210,10 @@ export function buildBaseModels(genai: readonly GenaiProvider[], modelsDev: Mode
     for (const kind of GENAI_KINDS[p.id] ?? []) {
       for (const m of p.models) {
         if (kind === "gemini" && !GEMINI_API_MODEL.test(m.id)) continue;
-        add(kind, genaiModels(kind, m, now));
+        const model = genaiModels(kind, m, now);
+        // OpenRouter's price rules also match bare names for pricing; it serves only "vendor/model".
+        if (kind !== "openrouter") add(kind, model);
+        else if (model.entry.model.includes("/")) add(kind, { ...model, aliases: model.aliases.filter((a) => a.includes("/")) });
       }
     }
   }

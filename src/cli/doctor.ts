@@ -22,6 +22,19 @@ async function reachable(url: URL): Promise<string | undefined> {
   }
 }
 
+/** Opens the configured stores (running their migrations) and closes them again. */
+async function storeChecks(): Promise<Check[]> {
+  const { openStores } = await import("../store/factory.js");
+  try {
+    const stores = await openStores(process.env);
+    const where = Object.entries(stores.describe).map(([kind, s]) => `${kind}: ${s.backend} ${s.location}`);
+    await stores.close();
+    return [{ check: "stores", ok: true, detail: where.join("; ") }];
+  } catch (err) {
+    return [{ check: "stores", ok: false, detail: (err as Error).message }];
+  }
+}
+
 export type ExtraChecks = () => Promise<Check[]>;
 
 export async function doctor(opts: GlobalOptions & { config?: string }, extraChecks?: ExtraChecks): Promise<void> {
@@ -45,6 +58,7 @@ export async function doctor(opts: GlobalOptions & { config?: string }, extraChe
     for (const { p, err } of results)
       checks.push({ check: `reach ${p.name}`, ok: err === undefined, detail: err === undefined ? p.baseUrl.origin : `${p.baseUrl.origin}: ${err}` });
   }
+  checks.push(...(await storeChecks()));
   if (extraChecks) checks.push(...(await extraChecks()));
   const failed = checks.filter((c) => !c.ok).length;
   emit(opts, { ok: failed === 0, checks }, () =>

@@ -1,15 +1,10 @@
 #!/usr/bin/env node
 // The ferrogw command line: with no subcommand it serves.
 import { Command } from "commander";
-import { keysCreate, keysList, keysRevoke, plugins, stats, type CreateKeyFlags } from "./admin.js";
-import { GatewayClientError } from "./client.js";
-import { doctor } from "./doctor.js";
-import { init } from "./init.js";
-import { models } from "./models.js";
+// Command modules are imported when their command runs, so `ferrogw version` or `validate` do
+// not load the server, the stores and their native drivers.
+import type { CreateKeyFlags } from "./admin.js";
 import { parseFormat, type GlobalOptions } from "./output.js";
-import { status } from "./status.js";
-import { serve } from "./serve.js";
-import { validate } from "./validate.js";
 import { gitCommit, packageVersion } from "./version.js";
 
 const program = new Command();
@@ -38,7 +33,7 @@ function client(fn: (g: GlobalOptions) => Promise<void>): () => Promise<void> {
     try {
       await fn(globals());
     } catch (err) {
-      process.stderr.write(`error: ${err instanceof GatewayClientError || err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 1;
     }
   };
@@ -51,20 +46,20 @@ program
   .option("-p, --port <port>", "port to listen on; default $PORT or 8080")
   .option("--host <host>", "address to bind; default $HOST or 0.0.0.0")
   .option("-w, --workers <n>", "worker processes (node:cluster); default one per core, 1 serves in-process")
-  .action((opts: { config?: string; port?: string; host?: string; workers?: string }) => serve(opts));
+  .action(async (opts: { config?: string; port?: string; host?: string; workers?: string }) => (await import("./serve.js")).serve(opts));
 
 program
   .command("validate")
   .description("check a config file and print every error with its path")
   .option("-c, --config <file>", "config file")
-  .action((opts: { config?: string }) => validate(opts));
+  .action(async (opts: { config?: string }) => (await import("./validate.js")).validate(opts));
 
 program
   .command("init")
   .description("write a minimal config.yaml and print a new master key")
   .option("-o, --output <file>", "where to write the config", "config.yaml")
   .option("-f, --force", "overwrite an existing file")
-  .action((opts: { output?: string; force?: boolean }) => init(opts));
+  .action(async (opts: { output?: string; force?: boolean }) => (await import("./init.js")).init(opts));
 
 program
   .command("version")
@@ -78,18 +73,18 @@ program
   .description("list the model catalog: context window, max output, prices (USD per 1M tokens)")
   .option("--provider <name>", "only this provider (a vendor kind, or a name from providers:)")
   .option("-c, --config <file>", "config file whose catalog: section overrides prices and limits")
-  .action((opts: { provider?: string; config?: string }) => models(globals(), opts));
+  .action(async (opts: { provider?: string; config?: string }) => (await import("./models.js")).models(globals(), opts));
 
 program
   .command("status")
   .description("show a running gateway's health and provider status")
-  .action(client((g) => status(g)));
+  .action(client(async (g) => (await import("./status.js")).status(g)));
 
 program
   .command("doctor")
   .description("check this environment: config, provider keys, provider reachability, stores")
   .option("-c, --config <file>", "config file")
-  .action((opts: { config?: string }) => client((g) => doctor({ ...g, ...opts }))());
+  .action((opts: { config?: string }) => client(async (g) => (await import("./doctor.js")).doctor({ ...g, ...opts }))());
 
 const admin = program.command("admin").description("administer a running gateway");
 const keys = admin.command("keys").description("API keys");
@@ -97,7 +92,7 @@ keys
   .command("list")
   .description("list API keys")
   .option("--all", "include revoked keys")
-  .action((opts: { all?: boolean }) => client((g) => keysList({ ...g, ...opts }))());
+  .action((opts: { all?: boolean }) => client(async (g) => (await import("./admin.js")).keysList({ ...g, ...opts }))());
 keys
   .command("create <name>")
   .description("create an API key (shown once)")
@@ -106,21 +101,21 @@ keys
   .option("--rpm <n>", "per-key requests per minute")
   .option("--budget-usd <usd>", "per-key spend limit")
   .option("--budget-period <period>", "daily, weekly, monthly or total")
-  .action((name: string, flags: CreateKeyFlags) => client((g) => keysCreate(g, name, flags))());
+  .action((name: string, flags: CreateKeyFlags) => client(async (g) => (await import("./admin.js")).keysCreate(g, name, flags))());
 keys
   .command("revoke <id>")
   .description("revoke an API key")
-  .action((id: string) => client((g) => keysRevoke(g, id))());
+  .action((id: string) => client(async (g) => (await import("./admin.js")).keysRevoke(g, id))());
 admin
   .command("stats")
   .description("usage statistics")
   .option("--group-by <g>", "key, model, provider, hour or day", "model")
   .option("--since <t>", "epoch ms, ISO date, or relative (24h, 7d)")
-  .action((opts: { groupBy?: string; since?: string }) => client((g) => stats({ ...g, ...opts }))());
+  .action((opts: { groupBy?: string; since?: string }) => client(async (g) => (await import("./admin.js")).stats({ ...g, ...opts }))());
 
 program
   .command("plugins")
   .description("list the plugins registered in a running gateway")
-  .action(client((g) => plugins(g)));
+  .action(client(async (g) => (await import("./admin.js")).plugins(g)));
 
 await program.parseAsync(process.argv);

@@ -25,7 +25,7 @@ async function preflight(log: Logger, env: NodeJS.ProcessEnv, config: Parameters
   // Opening the stores here runs their migrations once, before any worker starts.
   const stores = await openStores(env);
   try {
-    const open = !env.MASTER_KEY && !(await new ApiKeyService(stores.keys).hasActiveKeys());
+    const open = !env.MASTER_KEY && !(await new ApiKeyService(stores.keys).hasAnyKeys());
     if (open) log.warn("no MASTER_KEY or API keys configured: the gateway accepts requests without authentication");
     log.info({ stores: stores.describe }, "stores ready");
   } finally {

@@ -132,7 +132,11 @@ const catalogModelSchema = z.strictObject({
 
 const catalogSchema = z.strictObject({
   models: z
-    .record(z.string().regex(/^[^/]+\/.+$/, 'keys are "<provider>/<model>"'), catalogModelSchema)
+    .record(z.string(), catalogModelSchema)
+    .superRefine((models, ctx) => {
+      for (const key of Object.keys(models))
+        if (!/^[^/]+\/.+$/.test(key)) ctx.addIssue({ code: "custom", path: [key], message: 'keys are "<provider>/<model>"' });
+    })
     .default({}),
 });
 

@@ -14,6 +14,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import { Metrics } from "../observability/metrics.js";
 import { onBroadcast } from "../server/broadcast.js";
 import type { RequestContext } from "../server/context.js";
+import { pluginsReport } from "../plugins/admin.js";
 import { GatewayServer } from "../server/http.js";
 import { openStores, type Stores } from "../store/factory.js";
 import { RequestLogWriter, rowFromContext } from "../store/request-log-writer.js";
@@ -73,6 +74,7 @@ export class GatewayApp {
     mountUsageRoutes(admin, stores.logs, () => logWriter.flush());
     mountConfigRoutes(admin, configManager);
     mountProviderRoutes(admin, server);
+    admin.add("GET", "/admin/plugins", () => pluginsReport(server.currentRuntime));
 
     onBroadcast((msg) => {
       if (msg.kind === "keys-changed") keys.clearCache();

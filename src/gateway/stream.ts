@@ -86,8 +86,9 @@ export function usageFromTail(text: string): Usage | undefined {
   const lineEnd = text.indexOf("\n", at);
   if (lineStart < 0) return undefined;
   try {
-    const chunk = JSON.parse(text.slice(lineStart + 5, lineEnd < 0 ? undefined : lineEnd)) as ChatCompletionChunk;
-    return chunk.usage ?? undefined;
+    const chunk = JSON.parse(text.slice(lineStart + 5, lineEnd < 0 ? undefined : lineEnd)) as ChatCompletionChunk & { x_groq?: { usage?: Usage } };
+    // Groq sends a stream's usage in its last chunk under x_groq unless include_usage was asked.
+    return chunk.usage ?? chunk.x_groq?.usage ?? undefined;
   } catch {
     return undefined;
   }

@@ -114,7 +114,8 @@ export class Budget implements Plugin {
     let actual = 0;
     if (!res.cached) {
       const usage = res.usage ?? pc.ctx.usage;
-      actual = usage ? this.cost(usage, pc.ctx.provider, res.completion?.model ?? r.model) : r.estimate;
+      actual = usage ? this.cost(usage, pc.ctx.provider, pc.ctx.upstreamModel ?? r.model) : r.estimate;
+      // The log's cost; the server re-prices it from the model catalog when the catalog knows the model.
       pc.ctx.costUsd = usd(actual);
     }
     return this.settle(r, actual);
@@ -125,7 +126,7 @@ export class Budget implements Plugin {
     if (!r) return;
     const usage = pc.ctx.usage;
     // Tokens were spent when a stream broke after it began; without usage, charge the reservation.
-    const actual = usage ? this.cost(usage, pc.ctx.provider, r.model) : pc.responseStarted ? r.estimate : 0;
+    const actual = usage ? this.cost(usage, pc.ctx.provider, pc.ctx.upstreamModel ?? r.model) : pc.responseStarted ? r.estimate : 0;
     if (actual > 0) pc.ctx.costUsd = usd(actual);
     return this.settle(r, actual);
   }

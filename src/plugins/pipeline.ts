@@ -234,12 +234,14 @@ export class PluginPipeline implements OutputDispatcher {
   }
 }
 
+const SILENT = createLogger("silent");
+
 /** Builds the pipeline; throws PluginConfigError (issues with paths) on any config problem. */
 export function buildPipeline(entries: readonly PluginConfig[], opts: PipelineOptions = {}): PluginPipeline {
-  const log = opts.logger ?? createLogger();
   const { plugins, order, issues } = resolvePlugins(entries);
   if (issues.length > 0) throw new PluginConfigError(issues);
-  if (plugins.length === 0) return new PluginPipeline(new Map(), { before_request: [], after_response: [], on_error: [] }, undefined, log);
+  if (plugins.length === 0) return new PluginPipeline(new Map(), { before_request: [], after_response: [], on_error: [] }, undefined, opts.logger ?? SILENT);
+  const log = opts.logger ?? createLogger(opts.env?.LOG_LEVEL ?? process.env.LOG_LEVEL ?? "info");
 
   const state = new StateFactory((url, err) => log.error({ redis: url.replace(/\/\/[^@/]*@/, "//****@"), err: err.message }, "plugin state: Redis connection error"));
   const buildIssues: ConfigIssue[] = [];

@@ -1,4 +1,4 @@
-// request-logger: one structured JSON line per request stage it is listed at — the inbound
+// request-logger: one structured JSON line (pino's format) per request stage it is listed at — the inbound
 // request (before_request), the completed response with latency, time to first token, tokens
 // and cost (after_request / after_response), the failure with its reason (on_error) — written
 // off the request path (lines are batched and emitted on the next turn of the event loop).
@@ -7,7 +7,7 @@
 // (REQUEST_LOG_STORE_BACKEND / REQUEST_LOG_STORE_DSN) through the batched RequestLogWriter
 // (src/store/request-log-writer.ts; see src/gateway/app.ts). With persist and log_bodies, this
 // plugin adds the redacted prompt and answer to that row (ctx.logBodies).
-import { pino, type DestinationStream, type Logger } from "pino";
+import { pino, type DestinationStream } from "pino";
 import { z } from "zod";
 import { redactSecrets, type GatewayError } from "../server/errors.js";
 import { captureBody } from "../store/redact.js";
@@ -46,10 +46,15 @@ interface Pending {
 
 const ms = (ns: bigint): number => Math.round(Number(ns) / 1e3) / 1e3;
 
+/** pino's numeric levels: the lines are pino-compatible JSON. */
+const LEVEL = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 } as const;
+
+let stdout: DestinationStream | undefined;
+
 export class RequestLogger implements Plugin {
   readonly name = "request-logger";
   readonly type = "logging" as const;
-  private readonly log: Logger;
+  private readonly out: DestinationStream;
   private pending: Pending[] = [];
   private scheduled = false;
   private readonly flushNow = (): void => this.flush();
@@ -58,8 +63,8 @@ export class RequestLogger implements Plugin {
     private readonly cfg: RequestLoggerConfig,
     deps: PluginDeps,
   ) {
-    const opts = { level: "trace", base: { service: "ferrogw", component: "request-logger" } };
-    this.log = pino(opts, destination ?? pino.destination({ dest: 1, sync: false }));
+    // One asynchronous stdout writer per process; each batch of lines is one write.
+    this.out = destination ?? (stdout ??= pino.destination({ dest: 1, sync: false }));
     if (!deps.stages.has("before_request")) this.beforeRequest = undefined;
     if (!deps.stages.has("after_response")) this.afterResponse = undefined;
     if (!deps.stages.has("on_error")) this.onError = undefined;
@@ -82,7 +87,6 @@ export class RequestLogger implements Plugin {
 
   close(): void {
     this.flush();
-    this.log.flush();
   }
 
   private attachBodies(pc: PluginContext, res: ResponseInfo | undefined): void {
@@ -103,19 +107,30 @@ export class RequestLogger implements Plugin {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
+    let text = "";
     for (const p of batch) {
       try {
-        this.write(p);
+        text += `${JSON.stringify(this.line(p))}\n`;
       } catch {
         // A log line must never break anything.
       }
     }
+    try {
+      this.out.write(text);
+    } catch {
+      // Nor a failing destination.
+    }
   }
 
-  private write(p: Pending): void {
+  private line(p: Pending): Record<string, unknown> {
     const { pc, event } = p;
     const ctx = pc.ctx;
+    const level = event === "error" ? LEVEL.error : LEVEL[this.cfg.level];
     const line: Record<string, unknown> = {
+      level,
+      time: Date.now(),
+      service: "ferrogw",
+      component: "request-logger",
       event,
       request_id: ctx.id,
       key_id: ctx.keyId ?? null,
@@ -126,8 +141,8 @@ export class RequestLogger implements Plugin {
     if (event === "request") {
       line.messages = pc.req.messages.length;
       if (this.cfg.log_bodies) line.request_body = captureBody(pc.req.messages, { enabled: true, maxChars: this.cfg.max_body_chars });
-      this.log[this.cfg.level](line, "gateway request");
-      return;
+      line.msg = "gateway request";
+      return line;
     }
     line.provider = ctx.provider ?? null;
     line.target = ctx.target ?? null;
@@ -144,13 +159,14 @@ export class RequestLogger implements Plugin {
       line.cost_usd = ctx.costUsd;
       line.cache = pc.cacheStatus ?? null;
       if (this.cfg.log_bodies && p.res?.completion) line.response_body = captureBody(p.res.completion, { enabled: true, maxChars: this.cfg.max_body_chars });
-      this.log[this.cfg.level](line, "gateway response");
-      return;
+      line.msg = "gateway response";
+      return line;
     }
     const err = p.err;
     line.status = err?.status ?? ctx.status;
     line.error = err?.code ?? ctx.errorCode ?? null;
     line.error_message = err ? redactSecrets(err.message) : null;
-    this.log.error(line, "gateway error");
+    line.msg = "gateway error";
+    return line;
   }
 }

@@ -35,7 +35,7 @@ export class StreamAccumulator {
       }
       const d = c.delta;
       if (d) {
-        if (typeof d.content === "string") {
+        if (typeof d.content === "string" && d.content !== "") {
           s.content += d.content;
           s.sawContent = true;
         }
@@ -74,14 +74,14 @@ export class StreamAccumulator {
     const out: ChatCompletion = { id: this.id, object: "chat.completion", created: this.created, model: this.model, choices };
     const usage = this.usage ?? fallbackUsage;
     if (usage) out.usage = usage;
-    if (this.fingerprint !== undefined) out.system_fingerprint = this.fingerprint;
+    if (this.fingerprint) out.system_fingerprint = this.fingerprint;
     return out;
   }
 }
 
 /** Replays a completion as chunks: role, content, tool calls, finish, and usage when asked. */
 export function completionToChunks(c: ChatCompletion, includeUsage: boolean): ChatCompletionChunk[] {
-  const base = { id: c.id, object: "chat.completion.chunk" as const, created: c.created, model: c.model, system_fingerprint: c.system_fingerprint ?? null };
+  const base = { id: c.id, object: "chat.completion.chunk" as const, created: c.created, model: c.model, ...(c.system_fingerprint ? { system_fingerprint: c.system_fingerprint } : {}) };
   const out: ChatCompletionChunk[] = [];
   for (const choice of c.choices) {
     const m = choice.message;

@@ -1,7 +1,7 @@
 // AWS Signature Version 4 for outbound requests (Bedrock), computed per request by the official
 // @smithy/signature-v4 signer. Credentials come from the standard AWS environment variables.
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
+// The signer is loaded on first use, so gateways without SigV4 providers never load it.
+import type { SignatureV4 } from "@smithy/signature-v4";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -31,14 +31,14 @@ export type SigV4Signer = (req: SignableRequest, signingDate?: Date) => Promise<
 const SIGNING_HEADERS = ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
 
 export function createSigV4Signer(opts: SigV4Options): SigV4Signer {
-  const signer = new SignatureV4({
-    service: opts.service,
-    region: opts.region,
-    credentials: opts.credentials,
-    sha256: Sha256,
-    applyChecksum: opts.contentSha256 ?? true,
-  });
+  let signerPromise: Promise<SignatureV4> | undefined;
+  const load = async (): Promise<SignatureV4> => {
+    const [{ SignatureV4: Signer }, { Sha256 }] = await Promise.all([import("@smithy/signature-v4"), import("@aws-crypto/sha256-js")]);
+    return new Signer({ service: opts.service, region: opts.region, credentials: opts.credentials, sha256: Sha256, applyChecksum: opts.contentSha256 ?? true });
+  };
   return async (req, signingDate = new Date()) => {
+    signerPromise ??= load();
+    const signer = await signerPromise;
     const query: Record<string, string | string[]> = {};
     for (const [k, v] of req.url.searchParams) {
       const prev = query[k];

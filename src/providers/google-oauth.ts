@@ -1,8 +1,11 @@
 // Google OAuth 2.0 access tokens for Vertex AI, from a service-account key (a JWT signed with
 // RS256 and exchanged at the token URI, RFC 7523) or an authorized-user file (refresh token).
 // Tokens are cached until shortly before they expire; concurrent requests share one refresh.
-import { importPKCS8, SignJWT } from "jose";
+// jose is loaded on first use, so gateways without Vertex never load it.
+import type { importPKCS8 } from "jose";
 import { GatewayError } from "../server/errors.js";
+
+type JoseKey = Awaited<ReturnType<typeof importPKCS8>>;
 
 export const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -67,7 +70,7 @@ interface CachedToken {
 export class GoogleTokenSource {
   private cached: CachedToken | undefined;
   private inflight: Promise<CachedToken> | undefined;
-  private keyPromise: ReturnType<typeof importPKCS8> | undefined;
+  private keyPromise: Promise<JoseKey> | undefined;
   private readonly tokenUrl: string;
   private readonly scope: string;
   private readonly now: () => number;
@@ -106,6 +109,7 @@ export class GoogleTokenSource {
   async assertion(): Promise<string> {
     const sa = this.credentials;
     if (sa.type !== "service_account") throw new Error("only service accounts sign assertions");
+    const { importPKCS8, SignJWT } = await import("jose");
     this.keyPromise ??= importPKCS8(sa.private_key, "RS256");
     const iat = Math.floor(this.now() / 1000);
     const header: { alg: "RS256"; typ: "JWT"; kid?: string } = { alg: "RS256", typ: "JWT" };

@@ -34,6 +34,9 @@ export interface ProviderSet {
 }
 
 function envKey(vendor: VendorSpec, env: NodeJS.ProcessEnv): string | undefined {
+  // A keyless local server never picks a key up from the environment: OLLAMA_API_KEY is Ollama
+  // Cloud's and must not be sent to OLLAMA_BASE_URL (providers.<name>.api_key still sets one).
+  if (!vendor.keyRequired) return undefined;
   const direct = env[`${vendor.envPrefix}_API_KEY`];
   if (direct) return direct;
   for (const alias of vendor.keyEnvAliases ?? []) if (env[alias]) return env[alias];

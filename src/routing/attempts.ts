@@ -52,12 +52,14 @@ function requestTimeoutError(ms: number): GatewayError {
 
 const clientGone = (): GatewayError => new GatewayError(499, "api_error", "client_closed_request", "The request was cancelled.");
 
+const SHED = "target_concurrency_exceeded";
+
 function shedError(target: Target): AttemptError {
   const gate = target.gate as NonNullable<Target["gate"]>;
   const error = new GatewayError(
     429,
     "rate_limit_error",
-    "target_concurrency_exceeded",
+    SHED,
     `Target ${target.key} is at its concurrency limit (${gate.max} in flight, ${gate.queueSize} queued).`,
   );
   return new AttemptError({ error, upstreamStatus: 429, retryAfterMs: undefined });
@@ -74,18 +76,20 @@ function elapsedMs(startNs: bigint): number {
   return Number(process.hrtime.bigint() - startNs) / 1e6;
 }
 
-export async function runAttempts<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>): Promise<T> {
+export function runAttempts<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>): Promise<T> {
   const limit = ctx.stream ? undefined : plan.requestTimeoutMs;
-  let timer: NodeJS.Timeout | undefined;
-  if (limit !== undefined) {
-    const remaining = limit - elapsedMs(ctx.startNs);
-    if (remaining <= 0) throw requestTimeoutError(limit);
-    timer = setTimeout(fireDeadline, remaining, ctx.abort);
-  }
+  return limit === undefined ? loop(ctx, plan, attempt, undefined) : withDeadline(ctx, plan, attempt, limit);
+}
+
+/** request_timeout: one timer for the whole request; when it fires, everything in flight is aborted. */
+async function withDeadline<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>, limit: number): Promise<T> {
+  const remaining = limit - elapsedMs(ctx.startNs);
+  if (remaining <= 0) throw requestTimeoutError(limit);
+  const timer = setTimeout(fireDeadline, remaining, ctx.abort);
   try {
     return await loop(ctx, plan, attempt, limit);
   } finally {
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer);
   }
 }
 
@@ -137,10 +141,9 @@ async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: T
           throw err;
         }
         failure = err.failure;
-        const outcome = breakerOutcome(failure);
-        breaker?.record(gen, outcome, now);
-        if (outcome === Outcome.Failure) {
-          // A failing target should not look fast to least-latency: count the failure as slow.
+        breaker?.record(gen, breakerOutcome(failure), now);
+        if (failure.error.status !== 499 && !CLIENT_ERRORS_FINAL.has(failure.upstreamStatus) && failure.error.code !== SHED) {
+          // A failing (or rate-limited) target must not look fast to least-latency: count it as slow.
           const ms = observedMs(ctx.upstreamNs - upstreamBefore, startNs);
           target.latency.record(Math.max(ms, target.latency.ewmaMs * 2, FAILURE_SAMPLE_MS), now);
         }

@@ -4,13 +4,17 @@
 // round-robin), relays SIGTERM/SIGINT to them and waits for them to drain, and replaces a worker
 // that dies unexpectedly. `--workers 1` serves in-process, without cluster.
 //
-// State that must be global across workers (rate-limit counters, budgets, cache entries) lives in
-// the primary and is reached through `sharedStore()`: in a worker it is an IPC client of the
-// primary's store, in a single process the same store in memory. One round trip costs tens of
-// microseconds in both processes, so callers should keep hot-path use to a counter per request.
+// State that must be global across workers (rate-limit buckets, budgets, the response cache)
+// stays correct: with the memory backend, a worker's stores are proxies (ClusterRateLimiter,
+// ClusterCacheStore, ClusterBudgetStore) of memory stores held by the primary, one IPC round trip
+// per call; the Redis backend is shared by nature and needs nothing from here. Messages use the
+// 'advanced' (structured clone) serialization so numbers such as Infinity survive the trip.
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import type { Logger } from "../observability/logger.js";
+import { relayBroadcasts } from "./broadcast.js";
+import { MemoryCacheStore, MemoryRateLimiter, memoryBudgetStore } from "../state/memory.js";
+import type { BudgetStore, CacheStore, RateCheck, RateLimiter, RateResult, RateRule, ReserveResult, Spend } from "../state/types.js";
 
 /** Worker count from `--workers`; undefined means one per available core. */
 export function resolveWorkers(flag: string | undefined): number {
@@ -22,189 +26,161 @@ export function resolveWorkers(flag: string | undefined): number {
 
 export const isClusterWorker = (): boolean => cluster.isWorker;
 
-// ---- shared store --------------------------------------------------------------------------
+// ---- shared state ---------------------------------------------------------------------------
 
-export interface SharedStore {
-  /** Adds `by` to a counter that lives `windowMs` from its first increment; returns the new total. */
-  incr(key: string, by: number, windowMs: number): Promise<number>;
-  get(key: string): Promise<unknown>;
-  /** Stores a structured-cloneable (JSON) value; `ttlMs` of 0 or less keeps it until replaced. */
-  set(key: string, value: unknown, ttlMs?: number): Promise<void>;
-  delete(key: string): Promise<void>;
+/** Which memory store a worker-side proxy stands for; the same id in every worker is one store. */
+export interface SharedStateId {
+  kind: "rate" | "cache" | "budget";
+  /** Stable across workers: e.g. the plugin's position in the config, or the budget store_id. */
+  id: string;
+  /** maxKeys / maxEntries of the memory implementation, used when the primary creates it. */
+  size: number;
 }
 
-interface Entry {
-  value: unknown;
-  expiresAt: number;
+interface StateCall {
+  ferrogw: "state";
+  seq: number;
+  store: SharedStateId;
+  method: string;
+  args: unknown[];
 }
-
-/** The store itself: a map with expiry, swept in the background so it stays bounded. */
-export class MemoryStore {
-  private readonly map = new Map<string, Entry>();
-  private readonly sweeper: NodeJS.Timeout;
-
-  constructor(sweepMs = 10_000) {
-    this.sweeper = setInterval(() => this.sweep(), sweepMs);
-    this.sweeper.unref();
-  }
-
-  private live(key: string, now: number): Entry | undefined {
-    const e = this.map.get(key);
-    if (e && e.expiresAt <= now) {
-      this.map.delete(key);
-      return undefined;
-    }
-    return e;
-  }
-
-  incr(key: string, by: number, windowMs: number): number {
-    const now = Date.now();
-    const e = this.live(key, now);
-    if (!e || typeof e.value !== "number") {
-      this.map.set(key, { value: by, expiresAt: windowMs > 0 ? now + windowMs : Infinity });
-      return by;
-    }
-    e.value += by;
-    return e.value as number;
-  }
-
-  get(key: string): unknown {
-    return this.live(key, Date.now())?.value;
-  }
-
-  set(key: string, value: unknown, ttlMs = 0): void {
-    this.map.set(key, { value, expiresAt: ttlMs > 0 ? Date.now() + ttlMs : Infinity });
-  }
-
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-
-  sweep(): void {
-    const now = Date.now();
-    for (const [k, e] of this.map) if (e.expiresAt <= now) this.map.delete(k);
-  }
-
-  close(): void {
-    clearInterval(this.sweeper);
-  }
-}
-
-type StoreOp =
-  | { op: "incr"; key: string; by: number; windowMs: number }
-  | { op: "get"; key: string }
-  | { op: "set"; key: string; value: unknown; ttlMs: number }
-  | { op: "delete"; key: string };
-interface StoreRequest {
-  ferrogw: "store";
-  id: number;
-  req: StoreOp;
-}
-interface StoreReply {
-  ferrogw: "store-reply";
-  id: number;
+interface StateReply {
+  ferrogw: "state-reply";
+  seq: number;
   value?: unknown;
   error?: string;
 }
 
-function applyOp(store: MemoryStore, req: StoreOp): unknown {
-  switch (req.op) {
-    case "incr":
-      return store.incr(req.key, req.by, req.windowMs);
-    case "get":
-      return store.get(req.key);
-    case "set":
-      store.set(req.key, req.value, req.ttlMs);
-      return undefined;
-    case "delete":
-      store.delete(req.key);
-      return undefined;
+const isStateCall = (m: unknown): m is StateCall => typeof m === "object" && m !== null && (m as StateCall).ferrogw === "state";
+const isStateReply = (m: unknown): m is StateReply => typeof m === "object" && m !== null && (m as StateReply).ferrogw === "state-reply";
+
+/** Primary side: the memory stores every worker shares, created on first use. */
+const hosted = new Map<string, RateLimiter | CacheStore | BudgetStore>();
+
+function hostedStore(id: SharedStateId): RateLimiter | CacheStore | BudgetStore {
+  const key = `${id.kind}:${id.id}`;
+  let store = hosted.get(key);
+  if (!store) {
+    store = id.kind === "rate" ? new MemoryRateLimiter(id.size) : id.kind === "cache" ? new MemoryCacheStore(id.size) : memoryBudgetStore(id.id, id.size);
+    hosted.set(key, store);
   }
+  return store;
 }
 
-const isStoreRequest = (m: unknown): m is StoreRequest => typeof m === "object" && m !== null && (m as StoreRequest).ferrogw === "store";
-const isStoreReply = (m: unknown): m is StoreReply => typeof m === "object" && m !== null && (m as StoreReply).ferrogw === "store-reply";
+const STATE_METHODS: Readonly<Record<SharedStateId["kind"], ReadonlySet<string>>> = {
+  rate: new Set(["consume", "debit"]),
+  cache: new Set(["get", "set", "size"]),
+  budget: new Set(["reserve", "settle", "get", "list"]),
+};
 
-class LocalSharedStore implements SharedStore {
-  constructor(private readonly store: MemoryStore) {}
-  incr(key: string, by: number, windowMs: number): Promise<number> {
-    return Promise.resolve(this.store.incr(key, by, windowMs));
-  }
-  get(key: string): Promise<unknown> {
-    return Promise.resolve(this.store.get(key));
-  }
-  set(key: string, value: unknown, ttlMs = 0): Promise<void> {
-    this.store.set(key, value, ttlMs);
-    return Promise.resolve();
-  }
-  delete(key: string): Promise<void> {
-    this.store.delete(key);
-    return Promise.resolve();
-  }
+function serveState(worker: Worker): void {
+  worker.on("message", (m: unknown) => {
+    if (!isStateCall(m)) return;
+    const reply = (r: Omit<StateReply, "ferrogw" | "seq">): void => {
+      if (worker.isConnected()) worker.send({ ferrogw: "state-reply", seq: m.seq, ...r } satisfies StateReply);
+    };
+    try {
+      if (!STATE_METHODS[m.store.kind]?.has(m.method)) throw new Error(`unknown state call ${m.store.kind}.${m.method}`);
+      const store = hostedStore(m.store) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const out = (store[m.method] as (...a: unknown[]) => unknown).apply(store, m.args);
+      if (out instanceof Promise) out.then((value) => reply({ value }), (e: unknown) => reply({ error: (e as Error).message }));
+      else reply({ value: out });
+    } catch (e) {
+      reply({ error: (e as Error).message });
+    }
+  });
 }
 
-class WorkerSharedStore implements SharedStore {
-  private nextId = 1;
+/** Worker side: one IPC channel to the primary for every proxy. */
+class StateChannel {
+  private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   constructor() {
     process.on("message", (m: unknown) => {
-      if (!isStoreReply(m)) return;
-      const p = this.pending.get(m.id);
+      if (!isStateReply(m)) return;
+      const p = this.pending.get(m.seq);
       if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error) p.reject(new Error(m.error));
+      this.pending.delete(m.seq);
+      if (m.error !== undefined) p.reject(new Error(m.error));
       else p.resolve(m.value);
     });
   }
 
-  private call(req: StoreOp): Promise<unknown> {
-    const id = this.nextId++;
+  call(store: SharedStateId, method: string, args: unknown[]): Promise<unknown> {
+    const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const msg: StoreRequest = { ferrogw: "store", id, req };
-      process.send?.(msg, undefined, {}, (err: Error | null) => {
+      if (!process.send) {
+        reject(new Error("no IPC channel to the cluster primary"));
+        return;
+      }
+      this.pending.set(seq, { resolve, reject });
+      const msg: StateCall = { ferrogw: "state", seq, store, method, args };
+      process.send(msg, undefined, {}, (err: Error | null) => {
         if (!err) return;
-        this.pending.delete(id);
+        this.pending.delete(seq);
         reject(err);
       });
     });
   }
+}
 
-  async incr(key: string, by: number, windowMs: number): Promise<number> {
-    return (await this.call({ op: "incr", key, by, windowMs })) as number;
+let channel: StateChannel | undefined;
+const stateChannel = (): StateChannel => (channel ??= new StateChannel());
+
+/** A rate limiter whose buckets live in the cluster primary: exact across workers. */
+export class ClusterRateLimiter implements RateLimiter {
+  readonly backend = "memory";
+  constructor(private readonly store: SharedStateId) {}
+  consume(checks: readonly RateCheck[]): Promise<RateResult> {
+    return stateChannel().call(this.store, "consume", [checks]) as Promise<RateResult>;
   }
-  get(key: string): Promise<unknown> {
-    return this.call({ op: "get", key });
+  async debit(key: string, rule: RateRule, cost: number): Promise<void> {
+    await stateChannel().call(this.store, "debit", [key, rule, cost]);
   }
-  async set(key: string, value: unknown, ttlMs = 0): Promise<void> {
-    await this.call({ op: "set", key, value, ttlMs });
-  }
-  async delete(key: string): Promise<void> {
-    await this.call({ op: "delete", key });
+  async close(): Promise<void> {
+    // The primary's store outlives one worker's pipeline (config reloads keep the counters).
   }
 }
 
-let shared: SharedStore | undefined;
-let primaryStore: MemoryStore | undefined;
-
-/** The store shared by every worker of this gateway (the process's own store without cluster). */
-export function sharedStore(): SharedStore {
-  if (!shared) shared = cluster.isWorker ? new WorkerSharedStore() : new LocalSharedStore((primaryStore ??= new MemoryStore()));
-  return shared;
+/** A response cache held by the cluster primary, so every worker sees every entry. */
+export class ClusterCacheStore implements CacheStore {
+  readonly backend = "memory";
+  private lastSize = 0;
+  constructor(private readonly store: SharedStateId) {}
+  get(key: string): Promise<string | undefined> {
+    return stateChannel().call(this.store, "get", [key]) as Promise<string | undefined>;
+  }
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await stateChannel().call(this.store, "set", [key, value, ttlMs]);
+  }
+  /** Last known entry count (refreshed in the background: the interface is synchronous). */
+  size(): number {
+    void stateChannel()
+      .call(this.store, "size", [])
+      .then((n) => (this.lastSize = n as number), () => undefined);
+    return this.lastSize;
+  }
+  async close(): Promise<void> {}
 }
 
-function serveStore(worker: Worker): void {
-  worker.on("message", (m: unknown) => {
-    if (!isStoreRequest(m)) return;
-    let reply: StoreReply;
-    try {
-      reply = { ferrogw: "store-reply", id: m.id, value: applyOp((primaryStore ??= new MemoryStore()), m.req) };
-    } catch (e) {
-      reply = { ferrogw: "store-reply", id: m.id, error: (e as Error).message };
-    }
-    if (worker.isConnected()) worker.send(reply);
-  });
+/** Budget counters held by the cluster primary: reserve/settle stay atomic across workers. */
+export class ClusterBudgetStore implements BudgetStore {
+  readonly backend = "memory";
+  constructor(private readonly store: SharedStateId) {}
+  reserve(key: string, estimate: number, limit: number): Promise<ReserveResult> {
+    return stateChannel().call(this.store, "reserve", [key, estimate, limit]) as Promise<ReserveResult>;
+  }
+  async settle(key: string, reserved: number, actual: number, expireAtMs: number): Promise<void> {
+    await stateChannel().call(this.store, "settle", [key, reserved, actual, expireAtMs]);
+  }
+  get(key: string): Promise<Spend> {
+    return stateChannel().call(this.store, "get", [key]) as Promise<Spend>;
+  }
+  list(prefix: string): Promise<Array<Spend & { key: string }>> {
+    return stateChannel().call(this.store, "list", [prefix]) as Promise<Array<Spend & { key: string }>>;
+  }
+  async close(): Promise<void> {}
 }
 
 // ---- primary -------------------------------------------------------------------------------
@@ -247,7 +223,8 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
   return new Promise((resolveExit) => {
     const fork = (): void => {
       const w = cluster.fork();
-      serveStore(w);
+      serveState(w);
+      relayBroadcasts(w);
       w.on("message", (m: unknown) => {
         if (!isListening(m)) return;
         everListened.add(w.id);
@@ -298,6 +275,7 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
 
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
+    cluster.setupPrimary({ serialization: "advanced" });
     for (let i = 0; i < workers; i++) fork();
   });
 }

@@ -88,6 +88,7 @@ export class RequestLogWriter {
   private buffered = 0;
   private lastError: string | undefined;
   private dropsUnlogged = 0;
+  private lastDropReason = "";
   private lastDropLog = 0;
 
   constructor(opts: RequestLogWriterOptions) {
@@ -174,7 +175,7 @@ export class RequestLogWriter {
         const outcome = await Promise.race([this.flush().then(() => "ok" as const), expired]);
         if (outcome === "timeout") timedOut = true;
       } catch {
-        const wait = Math.min(this.backoffMs, deadline - Date.now());
+        const wait = Math.min(Math.max(10, this.backoffMs), deadline - Date.now());
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       } finally {
         clearTimeout(timer);
@@ -251,16 +252,17 @@ export class RequestLogWriter {
   private drop(n: number, reason: string): void {
     this.dropped += n;
     this.dropsUnlogged += n;
-    this.flushDropLog(false, reason);
+    this.lastDropReason = reason;
+    this.flushDropLog(false);
   }
 
-  private flushDropLog(force: boolean, reason = "shutdown"): void {
+  private flushDropLog(force: boolean): void {
     if (this.dropsUnlogged === 0) return;
     const now = Date.now();
     if (!force && now - this.lastDropLog < DROP_LOG_INTERVAL_MS) return;
     this.log.warn(
       { dropped: this.dropsUnlogged, droppedTotal: this.dropped, buffered: this.buffered, lastError: this.lastError },
-      `dropped ${this.dropsUnlogged} request log rows: ${reason}`,
+      `dropped ${this.dropsUnlogged} request log rows: ${this.lastDropReason}`,
     );
     this.dropsUnlogged = 0;
     this.lastDropLog = now;

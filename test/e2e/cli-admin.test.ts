@@ -19,7 +19,7 @@ function cli(gw: TestGateway, args: string[], key = MASTER): Promise<{ code: num
   });
 }
 
-describe("ferrogw client commands", () => {
+describe("ferrogw client commands", { timeout: 60_000 }, () => {
   let mock: MockUpstream;
   let gw: TestGateway;
 
@@ -81,5 +81,33 @@ describe("ferrogw client commands", () => {
     });
     expect(child.code).toBe(1);
     expect(child.stderr).toContain("cannot reach the gateway");
+  });
+});
+
+describe("ferrogw doctor", { timeout: 60_000 }, () => {
+  it("reports config, provider keys, reachability and stores, exiting 1 when a check fails", async () => {
+    const mock = new MockUpstream();
+    const base = await mock.start();
+    const run = (env: Record<string, string>) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const c = spawn(process.execPath, [BIN, "--format", "json", "doctor"], {
+          env: { PATH: process.env.PATH, API_KEY_STORE_BACKEND: "memory", REQUEST_LOG_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory", ...env },
+          cwd: "/tmp",
+        });
+        let stdout = "";
+        c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        c.on("exit", (code) => resolve({ code, stdout }));
+      });
+    try {
+      const good = await run({ OPENAI_API_KEY: "sk-x-000000000000", OPENAI_BASE_URL: `${base}/v1` });
+      const report = JSON.parse(good.stdout) as { ok: boolean; checks: Array<{ check: string; ok: boolean }> };
+      expect(good.code).toBe(0);
+      expect(report.checks.map((c) => c.check)).toEqual(["config", "provider keys", "reach openai", "stores"]);
+      const bad = await run({ OPENAI_API_KEY: "sk-x-000000000000", OPENAI_BASE_URL: "http://127.0.0.1:1/v1" });
+      expect(bad.code).toBe(1);
+      expect((JSON.parse(bad.stdout) as { checks: Array<{ check: string; ok: boolean }> }).checks.find((c) => c.check === "reach openai")?.ok).toBe(false);
+    } finally {
+      await mock.close();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", env: { ...process.env, GATEWAY_CONFIG: "" } });
 
-describe("ferrogw CLI", () => {
+describe("ferrogw CLI", { timeout: 60_000 }, () => {
   it("validate lists every error with its path and exits 1", () => {
     const dir = mkdtempSync(join(tmpdir(), "fgw-"));
     const file = join(dir, "bad.yaml");

@@ -1,11 +1,14 @@
 // The cloud providers end to end: the official openai SDK -> the gateway -> the mock upstream
 // speaking Bedrock (Converse, binary event-stream), Azure OpenAI, Azure AI Foundry and Vertex AI
 // (OAuth token endpoint, Gemini and Claude publishers). Each: non-stream, stream, tool call, error.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { exportPKCS8, generateKeyPair } from "jose";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 import { MockUpstream } from "../mock-upstream/server.js";
+import { encodeEvent } from "../../src/wire/bedrock-converse/eventstream.js";
 
 const weatherTool: OpenAI.Chat.ChatCompletionTool = {
   type: "function",
@@ -185,6 +188,32 @@ describe("cloud providers through the openai SDK", () => {
       expect(cohere.data[0]?.embedding).toHaveLength(8); // the SDK decodes the base64 it asked for
       expect(lastUpstream().body).toEqual({ texts: ["a", "bb"], input_type: "search_document" });
     });
+  });
+
+  it("Bedrock: an exception inside a ConverseStream ends the stream with an error event", async () => {
+    // A raw upstream: two events, then Bedrock's throttlingException message, as the service sends it.
+    const raw = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/vnd.amazon.eventstream" });
+      res.write(encodeEvent("messageStart", JSON.stringify({ role: "assistant", p: "abcd" })));
+      res.write(encodeEvent("contentBlockDelta", JSON.stringify({ contentBlockIndex: 0, delta: { text: "partial " }, p: "ab" })));
+      setTimeout(() => res.end(encodeEvent("throttlingException", JSON.stringify({ message: "Too many tokens per minute." }), "exception")), 20);
+    });
+    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+    const rawGw = await startGateway({}, { AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s", BEDROCK_BASE_URL: `http://127.0.0.1:${(raw.address() as AddressInfo).port}` });
+    try {
+      let text = "";
+      const err = await (async () => {
+        const stream = await rawGw.client.chat.completions.create({ model: "amazon.nova-lite-v1:0", messages: [{ role: "user", content: "x" }], stream: true });
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+      })().catch((e: unknown) => e);
+      expect(text).toBe("partial ");
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect((err as Error).message).toContain("Too many tokens per minute.");
+    } finally {
+      await rawGw.close();
+      raw.closeAllConnections();
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
   });
 
   describe("Azure OpenAI", () => {

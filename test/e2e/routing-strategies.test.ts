@@ -119,7 +119,7 @@ describe("least-latency", () => {
   it("shifts to the faster upstream, away when it slows down, and back when it recovers", async () => {
     const { gw, mocks } = await setup(["fast", "slow"], { strategy: { mode: "least-latency" }, targets: [{ virtual_key: "slow" }, { virtual_key: "fast" }] }, {
       fast: { latencyMs: 0 },
-      slow: { latencyMs: 25 },
+      slow: { latencyMs: 30 },
     });
     const fast = mocks.fast as MockUpstream;
     const slow = mocks.slow as MockUpstream;
@@ -127,33 +127,24 @@ describe("least-latency", () => {
       const { response } = await gw.client.chat.completions.create(chat()).withResponse();
       return response.headers.get("x-ferro-target") as string;
     };
-    const tally = async (n: number): Promise<Record<string, number>> => {
-      const out: Record<string, number> = {};
-      for (let i = 0; i < n; i++) {
-        const t = await send();
-        out[t] = (out[t] ?? 0) + 1;
+    /** Sends until 8 of the last 10 requests went to `want`; false if that never happens within `max`. */
+    const settlesOn = async (want: string, max: number): Promise<boolean> => {
+      const window: string[] = [];
+      for (let i = 0; i < max; i++) {
+        window.push(await send());
+        if (window.length > 10) window.shift();
+        if (window.length === 10 && window.filter((t) => t === want).length >= 8) return true;
       }
-      return out;
+      return false;
     };
-    const first = await tally(40);
-    expect(first.fast ?? 0).toBeGreaterThanOrEqual(32);
-
-    fast.options.latencyMs = 80;
-    await send(); // whichever it hits, the next requests see fast's slowness
-    await send();
-    const slowPhase = await tally(20);
-    expect(slowPhase.slow ?? 0).toBeGreaterThanOrEqual(15);
-
-    // Recovery: exploration sends fast a few requests, its average falls, traffic follows.
+    // Timing on a loaded CI machine is noisy, so each phase waits for traffic to settle rather
+    // than counting a fixed window.
+    expect(await settlesOn("fast", 100)).toBe(true);
+    fast.options.latencyMs = 120;
+    expect(await settlesOn("slow", 100)).toBe(true);
+    // Recovery: exploration sends fast a few requests, its average falls, and traffic follows.
     fast.options.latencyMs = 0;
-    const window: string[] = [];
-    let recovered = false;
-    for (let i = 0; i < 400 && !recovered; i++) {
-      window.push(await send());
-      if (window.length > 10) window.shift();
-      recovered = window.length === 10 && window.filter((t) => t === "fast").length >= 8;
-    }
-    expect(recovered).toBe(true);
+    expect(await settlesOn("fast", 500)).toBe(true);
     expect(slow.requests.length).toBeGreaterThan(0);
   });
 });
@@ -171,6 +162,14 @@ describe("cost-optimized", () => {
     const gw = await startGateway(
       {
         strategy: { mode: "cost-optimized" },
+        // Pinned prices (USD per 1M tokens), so the test does not depend on the catalog's dataset.
+        catalog: {
+          models: {
+            "openai/gpt-4o": { input_per_m: 2.5, output_per_m: 10 },
+            "openai/gpt-4o-mini": { input_per_m: 0.15, output_per_m: 0.6 },
+            "deepseek/deepseek-chat": { input_per_m: 0.27, output_per_m: 1.1 },
+          },
+        },
         targets: [
           { virtual_key: "openai", model_map: { smart: "gpt-4o", small: "gpt-4o-mini" } },
           { virtual_key: "deepseek", model_map: { smart: "deepseek-chat", small: "deepseek-chat" } },

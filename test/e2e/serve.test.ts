@@ -11,7 +11,8 @@ import { MockUpstream } from "../mock-upstream/server.js";
 const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 
 async function waitForHealth(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  // Generous: a loaded 2-core CI machine can take seconds to start two workers.
+  for (let i = 0; i < 600; i++) {
     try {
       const res = await fetch(`${url}/health`);
       if (res.ok) return;
@@ -24,7 +25,7 @@ async function waitForHealth(url: string): Promise<void> {
 }
 
 describe("ferrogw serve", () => {
-  it("starts on defaults, serves the SDK and stops cleanly on SIGTERM", async () => {
+  it("starts on defaults, serves the SDK and stops cleanly on SIGTERM", { timeout: 60_000 }, async () => {
     const mock = new MockUpstream();
     const base = await mock.start();
     const port = 18000 + Math.floor(Math.random() * 2000);
@@ -40,6 +41,7 @@ describe("ferrogw serve", () => {
     try {
       const url = `http://127.0.0.1:${port}`;
       await waitForHealth(url);
+      for (let i = 0; i < 200 && !logs.includes("ferrogw listening"); i++) await new Promise((r) => setTimeout(r, 50));
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "none", maxRetries: 0 });
       const res = await client.chat.completions.create({ model: "claude-3-5-sonnet-20241022", messages: [{ role: "user", content: "ping" }] });
       expect(res.choices[0]?.message.content).toBe("Mock reply to: ping");

@@ -92,6 +92,10 @@ export class ReplicateMock {
       urls,
       metrics: { input_token_count: reply.usage.input, output_token_count: reply.usage.output, predict_time: 0.1, total_time: 0.2 },
     };
+    if (this.failure !== undefined) {
+      Object.assign(finished, { status: "failed", output: null, error: this.failure });
+      this.failure = undefined;
+    }
     const frames = this.streamOverride ?? replicateFormat.chatStream(reply, chunks);
     this.streamOverride = undefined;
     const stored: Stored = { prediction: finished, pollsLeft: this.pendingPolls, frames, done: finished };

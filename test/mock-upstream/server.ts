@@ -7,9 +7,11 @@ import type { AddressInfo } from "node:net";
 import type { JsonObject } from "../../src/api/types.js";
 import { anthropicFormat } from "./anthropic.js";
 import { bedrockFormat } from "./bedrock.js";
+import { cohereFormat } from "./cohere.js";
 import type { MockFormat, MockReply } from "./format.js";
 import { geminiFormat } from "./gemini.js";
 import { openaiFormat } from "./openai.js";
+import { ReplicateMock, replicateFormat } from "./replicate.js";
 import { tokenResponse, vertexAnthropicFormat, vertexPredictFormat } from "./vertex.js";
 
 export interface MockOptions {
@@ -54,7 +56,12 @@ export function mockVector(text: string, dims = 8): number[] {
   return v;
 }
 
-function route(method: string, path: string): { format: MockFormat; kind: "chat" | "embeddings" | "completions" | "models" } | undefined {
+function route(method: string, path: string): { format: MockFormat; kind: "chat" | "embeddings" | "completions" | "models" | "replicate" } | undefined {
+  // Cohere v2, and Replicate's predictions (create; then poll, stream or cancel: see replicate.ts).
+  if (method === "POST" && path === "/v2/chat") return { format: cohereFormat, kind: "chat" };
+  if (method === "POST" && path === "/v2/embed") return { format: cohereFormat, kind: "embeddings" };
+  if (ReplicateMock.isCreate(method, path)) return { format: replicateFormat, kind: "chat" };
+  if (ReplicateMock.isFollowUp(method, path)) return { format: replicateFormat, kind: "replicate" };
   // Vertex AI: /v1/projects/{p}/locations/{l}/publishers/{google|anthropic}/models/{model}:{method}
   if (path.includes("/publishers/google/models/")) {
     if (path.includes(":generateContent") || path.includes(":streamGenerateContent")) return { format: geminiFormat, kind: "chat" };
@@ -85,6 +92,8 @@ export class MockUpstream {
   private readonly server: Server;
   /** Set false to skip recording (benchmarks). */
   record = true;
+  /** Replicate predictions in flight, and knobs for their flow (pending polls, failures). */
+  readonly replicate = new ReplicateMock();
   /** OAuth token endpoint (POST /token): lifetime of the access tokens it issues, and how many it issued. */
   tokenExpiresIn = 3599;
   tokensIssued = 0;
@@ -155,6 +164,10 @@ export class MockUpstream {
       return;
     }
 
+    if (r.kind === "replicate") {
+      this.replicate.followUp(res, method, path, this.options.chunkDelayMs);
+      return;
+    }
     if (r.kind === "models") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 1_700_000_000, owned_by: "system" }] }));
@@ -183,6 +196,10 @@ export class MockUpstream {
 
     const parsed = r.format.parseChat(path, body ?? {});
     const reply = this.reply(parsed);
+    if (r.format === replicateFormat) {
+      this.replicate.create(req, res, parsed, body ?? {}, reply, this.options.chunks);
+      return;
+    }
     if (!parsed.stream) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(r.format.chatBody(reply));

@@ -70,7 +70,7 @@ describe("openStores", () => {
 
   const DSN = process.env.FERROGW_TEST_POSTGRES_DSN;
   it.skipIf(!DSN)("opens PostgreSQL stores, sharing one pool for one DSN", async () => {
-    const schema = `ferrogw_test_factory_${Date.now().toString(36)}`;
+    const schema = `ferrogw_test_factory_${Date.now().toString(36)}_${process.pid}`;
     const env = { API_KEY_STORE_BACKEND: "postgres", API_KEY_STORE_DSN: DSN, REQUEST_LOG_STORE_BACKEND: "postgres", REQUEST_LOG_STORE_DSN: DSN };
     const admin = new pg.Pool({ connectionString: DSN });
     try {

@@ -85,7 +85,7 @@ describe("anthropic request", () => {
           content: [
             { type: "text", text: "What is this?" },
             { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
-            { type: "image_url", image_url: { url: "data:image/jpg;base64,/9j/4AAQ" } },
+            { type: "image_url", image_url: { url: "data:image/JPG;name=a.jpg;base64,/9j/4AAQ" } },
             { type: "image_url", image_url: { url: "https://example.com/cat.webp", detail: "high" } },
             { type: "text", text: "" },
           ],
@@ -644,6 +644,7 @@ describe("anthropic stream", () => {
     const dup = run(fixtureLines("duplicate-message-start.chunks.txt"));
     expect(reassemble(dup.chunks)).toMatchObject({ content: "Hello, World!", roles: 1, finish: "stop" });
     expect(dup.usage?.completion_tokens).toBe(227);
+    expect(dup.chunks.map((c) => c.choices[0]?.delta)).toEqual([{ role: "assistant", content: "" }, { content: "Hello, World!" }, {}]);
 
     const t = anthropicCodec.chatStream(newCtx());
     const lines = fixtureLines("spliced-message-start.chunks.txt");
@@ -739,6 +740,8 @@ describe("anthropic errors", () => {
     expect(anthropicCodec.parseError(503, "y".repeat(300)).message).toBe("upstream returned HTTP 503");
     expect(anthropicCodec.parseError(503, "upstream connect error").message).toBe("upstream returned HTTP 503: upstream connect error");
     expect(anthropicCodec.parseError(500, "[1,2]").message).toBe("upstream returned HTTP 500");
+    expect(anthropicCodec.parseError(502, "").message).toBe("upstream returned HTTP 502");
+    expect(anthropicCodec.parseError(502, "line one\nline two").message).toBe("upstream returned HTTP 502");
   });
 
   it("has no embeddings", () => {

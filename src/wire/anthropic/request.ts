@@ -120,7 +120,8 @@ function imageBlock(url: string): ImageBlock {
   if (url.startsWith("data:")) {
     const marker = url.indexOf(";base64,");
     if (marker < 0) throw badRequest("Image data URLs must be base64-encoded.", "invalid_image_url", "messages");
-    const media = IMAGE_TYPES.get(url.slice(5, marker).toLowerCase());
+    // "data:image/png;charset=x;base64,..." : the media type ends at the first parameter
+    const media = IMAGE_TYPES.get(url.slice(5, url.indexOf(";", 5)).toLowerCase());
     if (!media) throw badRequest("Anthropic accepts JPEG, PNG, GIF and WebP images only.", "invalid_image_format", "messages");
     return { type: "image", source: { type: "base64", media_type: media, data: url.slice(marker + 8) } };
   }

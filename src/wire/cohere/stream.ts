@@ -3,12 +3,18 @@
 // tool-call-start/-delta/-end, citation-start/-end, message-end (finish_reason, usage).
 import type { ChatCompletionChunk, ToolCallDelta, Usage } from "../../api/types.js";
 import type { CodecContext, StreamEvent, StreamTranslator } from "../../providers/types.js";
+import { GatewayError } from "../../server/errors.js";
 import { cohereFinishReason, cohereUsage } from "./response.js";
 import type { CohereStreamEvent } from "./types.js";
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"];
 
-export class CohereStreamError extends Error {}
+/** Cohere reported a failed generation in the stream; the client gets it as an upstream error. */
+export class CohereStreamError extends GatewayError {
+  constructor(message: string) {
+    super(502, "upstream_error", "upstream_error", `Provider cohere failed: ${message}`, { retryable: true });
+  }
+}
 
 export class CohereStreamTranslator implements StreamTranslator {
   private id: string;

@@ -3,10 +3,16 @@
 // `detail`), `done` (JSON: {} on success, or a `reason` of "canceled" / "error").
 import type { ChatCompletionChunk, Usage } from "../../api/types.js";
 import type { CodecContext, StreamEvent, StreamTranslator } from "../../providers/types.js";
+import { GatewayError } from "../../server/errors.js";
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"];
 
-export class ReplicateStreamError extends Error {}
+/** The prediction failed mid-stream; the client gets it as an upstream error. */
+export class ReplicateStreamError extends GatewayError {
+  constructor(message: string) {
+    super(502, "upstream_error", "upstream_error", `Provider replicate failed: ${message}`, { retryable: true });
+  }
+}
 
 function detailOf(data: string, fallback: string): string {
   try {
@@ -38,7 +44,7 @@ export class ReplicateStreamTranslator implements StreamTranslator {
         throw new ReplicateStreamError(detailOf(event.data, "the prediction failed"));
       case "done": {
         const reason = detailOf(event.data, "");
-        if (reason === "prediction canceled" || reason === "prediction error") throw new ReplicateStreamError(`Replicate ${reason}`);
+        if (reason === "prediction canceled" || reason === "prediction error") throw new ReplicateStreamError(reason);
         return this.finish();
       }
       default:

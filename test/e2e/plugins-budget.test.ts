@@ -1,0 +1,157 @@
+// budget through HTTP: spend from usage × prices, rejection once spent, reserve-then-settle under
+// concurrency (never more than one request's worth over), an API key's own budget and period,
+// streams settled from their usage, and spend in the admin stats and the request log.
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import OpenAI from "openai";
+import { MockUpstream } from "../mock-upstream/server.js";
+import { startGateway, type TestGateway } from "../helpers/gateway.js";
+
+const UPSTREAM_KEY = "sk-test-upstream-key-123456";
+const MASTER = "fgw_0123456789abcdef0123456789abcdef";
+/** $0.01 per token each way: "hi" costs 9 prompt + 5 completion tokens = $0.14 at the mock. */
+const PRICES = { input_per_m_tokens: 10_000, output_per_m_tokens: 10_000 };
+const COST = 0.14;
+
+const mock = new MockUpstream({ chunks: 2 });
+let base: string | undefined;
+let gw: TestGateway | undefined;
+
+async function start(config: Record<string, unknown>): Promise<TestGateway> {
+  base ??= await mock.start();
+  const cfg = { store_id: randomUUID(), ...PRICES, ...config };
+  gw = await startGateway(
+    {
+      plugins: [
+        { name: "budget", type: "guardrail", stage: "before_request", config: cfg },
+        { name: "budget", type: "guardrail", stage: "after_request", config: cfg },
+      ],
+    },
+    { OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: `${base}/v1`, LOG_LEVEL: "silent" },
+    { masterKey: MASTER },
+  );
+  return gw;
+}
+
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
+afterAll(() => mock.close());
+
+const hi = (g: TestGateway, extra: Record<string, unknown> = {}, client: OpenAI = g.client) =>
+  client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...extra });
+
+interface BudgetStats {
+  period: string;
+  keys: Array<{ key_id: string; spent_usd: number; reserved_usd: number }>;
+}
+async function spent(g: TestGateway, keyId = "master"): Promise<number> {
+  const stats = (await g.server.currentRuntime.plugins.stats()).budget as BudgetStats;
+  return stats.keys.find((k) => k.key_id === keyId)?.spent_usd ?? 0;
+}
+
+async function status(p: Promise<unknown>): Promise<number | string> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    if (err instanceof OpenAI.APIError) return `${err.status} ${err.code}`;
+    throw err;
+  }
+}
+
+describe("budget", () => {
+  it("charges usage × price and rejects with 429 budget_exceeded once the limit is spent", async () => {
+    const g = await start({ spend_limit_usd: 0.5 });
+    for (let i = 1; i <= 4; i++) {
+      const res = await hi(g);
+      expect(res.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 5 });
+      expect(await spent(g)).toBeCloseTo(COST * i, 6);
+    }
+    let err: unknown;
+    try {
+      await hi(g);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    const e = err as InstanceType<typeof OpenAI.APIError>;
+    expect(e.code).toBe("budget_exceeded");
+    expect(e.message).toContain("Budget exceeded for this API key: spent $0.5600 of $0.50");
+    expect(await spent(g)).toBeCloseTo(0.56, 6);
+
+    // Spend is visible in the admin API.
+    const admin = await fetch(`${g.url}/admin/plugins`, { headers: { authorization: `Bearer ${MASTER}` } });
+    expect(admin.status).toBe(200);
+    const report = (await admin.json()) as { data: Array<{ name: string; enabled: boolean; stages: string[]; stats?: BudgetStats }> };
+    const budget = report.data.find((p) => p.name === "budget");
+    expect(budget).toMatchObject({ enabled: true, stages: ["before_request", "after_response"] });
+    expect(budget?.stats?.keys.find((k) => k.key_id === "master")?.spent_usd).toBeCloseTo(0.56, 6);
+    expect(report.data.find((p) => p.name === "word-filter")?.enabled).toBe(false);
+
+    // The request log rows carry a cost (the model catalog's price when it knows the model).
+    await new Promise((r) => setTimeout(r, 20));
+    await g.app.logWriter.flush();
+    const rows = (await g.app.stores.logs.query({ keyId: "master" })).rows;
+    expect(rows.filter((r) => r.status === 200).every((r) => r.costUsd > 0)).toBe(true);
+  });
+
+  it("concurrent requests overspend by at most one request's worth (reserve, then settle)", async () => {
+    const limit = 1;
+    const g = await start({ spend_limit_usd: limit });
+    const results = await Promise.all(Array.from({ length: 25 }, () => status(hi(g, { max_tokens: 10 }))));
+    const ok = results.filter((r) => r === 200).length;
+    expect(ok).toBeGreaterThan(0);
+    expect(results.every((r) => r === 200 || r === "429 budget_exceeded")).toBe(true);
+    expect(await spent(g)).toBeLessThanOrEqual(limit + COST + 1e-9);
+    // Spend up to the limit; it never ends more than one request over.
+    let last: number | string = 200;
+    for (let i = 0; i < 20 && last === 200; i++) last = await status(hi(g, { max_tokens: 10 }));
+    expect(last).toBe("429 budget_exceeded");
+    const total = await spent(g);
+    expect(total).toBeGreaterThanOrEqual(limit);
+    expect(total).toBeLessThanOrEqual(limit + COST + 1e-9);
+    const stats = (await g.server.currentRuntime.plugins.stats()).budget as BudgetStats;
+    expect(stats.keys.find((k) => k.key_id === "master")?.reserved_usd).toBe(0);
+  });
+
+  it("an API key's own budget and period win over the config", async () => {
+    const g = await start({ spend_limit_usd: 100, period: "monthly" });
+    const created = await g.app.keys.create({ name: "small", budgetUsd: 0.2, budgetPeriod: "daily" });
+    const client = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: created.key, maxRetries: 0 });
+    expect(await status(hi(g, {}, client))).toBe(200);
+    expect(await status(hi(g, {}, client))).toBe(200);
+    let message = "";
+    try {
+      await hi(g, {}, client);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("of $0.20 (daily)");
+    // Other keys are not affected.
+    expect(await status(hi(g))).toBe(200);
+  });
+
+  it("streams settle from their usage; without usage the reservation is charged", async () => {
+    const g = await start({ spend_limit_usd: 10 });
+    const stream = await g.client.chat.completions.create({ model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] });
+    for await (const _ of stream) void _;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await spent(g)).toBeCloseTo(COST, 6);
+    const plain = await g.client.chat.completions.create({ model: "gpt-4o-mini", stream: true, max_tokens: 10, messages: [{ role: "user", content: "hi" }] });
+    for await (const _ of plain) void _;
+    await new Promise((r) => setTimeout(r, 20));
+    // Reservation: 9 prompt tokens (estimate) + 10 max_tokens = $0.19.
+    expect(await spent(g)).toBeCloseTo(COST + 0.19, 6);
+  });
+
+  it("a failed request releases its reservation and costs nothing", async () => {
+    const g = await start({ spend_limit_usd: 10 });
+    mock.enqueue({ status: 400, message: "bad request" });
+    expect(await status(hi(g))).toBe("400 invalid_request");
+    await new Promise((r) => setTimeout(r, 20));
+    const stats = (await g.server.currentRuntime.plugins.stats()).budget as BudgetStats;
+    expect(stats.keys.find((k) => k.key_id === "master")).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+});
