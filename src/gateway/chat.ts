@@ -2,13 +2,13 @@
 import type { ServerResponse } from "node:http";
 import type { ChatCompletion, ChatRequest } from "../api/types.js";
 import { validateChat } from "../api/validate.js";
+import type { PluginContext } from "../plugins/types.js";
 import { finalFailure, runAttempts } from "../routing/attempts.js";
 import type { Target } from "../routing/target.js";
 import type { RequestContext } from "../server/context.js";
 import { sendJson } from "../server/respond.js";
 import { transportError } from "../upstream/send.js";
 import { checkModelAccess } from "./model-access.js";
-import type { PluginContext } from "../plugins/types.js";
 import type { Runtime } from "./runtime.js";
 import { decodeOpenAIStream, pipeOpenAIStream, StreamNotStartedError, translateStream, writeCachedStream } from "./stream.js";
 import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js";

@@ -4,10 +4,11 @@
 // needs the chunks (ChunkHooks), OpenAI-wire streams are decoded too (decodeOpenAIStream).
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../api/types.js";
 import type { CodecContext, Provider } from "../providers/types.js";
 import type { RequestContext } from "../server/context.js";
-import { commonHeaders } from "../server/respond.js";
+import { commonHeaderList } from "../server/respond.js";
 import type { UpstreamResponse } from "../upstream/send.js";
 import { createDecoder } from "../wire/decode.js";
 import { OpenAIStreamTranslator } from "../wire/openai/stream.js";
@@ -19,12 +20,7 @@ export interface ChunkHooks {
   onEnd(): ChatCompletionChunk[] | undefined;
 }
 
-const SSE_HEADERS = {
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache",
-  connection: "keep-alive",
-  "x-accel-buffering": "no",
-};
+const SSE_HEADERS = ["content-type", "text/event-stream; charset=utf-8", "cache-control", "no-cache", "connection", "keep-alive", "x-accel-buffering", "no"];
 
 /** Thrown when the upstream stream failed before anything reached the client: safe to fail over. */
 export class StreamNotStartedError extends Error {
@@ -39,30 +35,51 @@ async function write(res: ServerResponse, ctx: RequestContext, data: string | Ui
 
 function startStream(res: ServerResponse, ctx: RequestContext): void {
   ctx.status = 200;
-  commonHeaders(res, ctx);
-  res.writeHead(200, SSE_HEADERS);
+  const h = commonHeaderList(ctx);
+  for (const x of SSE_HEADERS) h.push(x);
+  res.writeHead(200, h);
 }
 
-/** Pipes an OpenAI-wire stream unchanged, keeping the tail to read usage from after the fact. */
+/** Offset just past the last complete SSE event in `buf` (0 if none ends in it). */
+export function completeEventsEnd(buf: Buffer): number {
+  const lf = buf.lastIndexOf("\n\n");
+  const crlf = buf.lastIndexOf("\r\n\r\n");
+  return Math.max(lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 4);
+}
+
+/**
+ * Pipes an OpenAI-wire stream unchanged, keeping the tail to read usage from after the fact.
+ * Only whole events are forwarded: a partial event is held until its end arrives, so if the
+ * upstream dies mid-event the client never sees half an event before our error event.
+ */
 export async function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, usageNow = false): Promise<void> {
   let started = false;
   let tail: Buffer | undefined;
   let prev: Buffer | undefined;
+  let pending: Buffer | undefined;
+  const forward = async (out: Buffer): Promise<void> => {
+    if (!started) {
+      ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+      startStream(res, ctx);
+      started = true;
+    }
+    prev = tail;
+    tail = out;
+    await write(res, ctx, out);
+  };
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-      if (!started) {
-        ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
-        startStream(res, ctx);
-        started = true;
-      }
-      prev = tail;
-      tail = chunk;
-      await write(res, ctx, chunk);
+      const data = pending ? Buffer.concat([pending, chunk]) : chunk;
+      const cut = completeEventsEnd(data);
+      pending = cut === data.length ? undefined : data.subarray(cut);
+      if (cut > 0) await forward(cut === data.length ? data : data.subarray(0, cut));
     }
   } catch (err) {
     if (!started) throw new StreamNotStartedError(err);
     throw err;
   }
+  // An upstream that ends without a final blank line still has its last bytes delivered.
+  if (pending) await forward(pending);
   if (!started) {
     ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
     startStream(res, ctx);
@@ -72,9 +89,10 @@ export async function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext,
     const last = prev ? Buffer.concat([prev, tail]) : tail;
     // Plugins settle budgets and log from the usage as soon as the stream ends.
     if (usageNow) ctx.usage = usageFromTail(last.toString("utf8"));
-    else setImmediate(() => {
-      ctx.usage = usageFromTail(last.toString("utf8"));
-    });
+    else
+      setImmediate(() => {
+        ctx.usage = usageFromTail(last.toString("utf8"));
+      });
   }
 }
 

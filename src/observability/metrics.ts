@@ -1,6 +1,7 @@
 // Prometheus metrics at /metrics. Recorded once per finished request from the 'close' handler,
 // after the response has left, so the request path pays nothing for them.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { pluginRegistry } from "../plugins/metrics.js";
 import type { RequestContext } from "../server/context.js";
 import { poolStats } from "../upstream/pool.js";
 
@@ -63,7 +64,7 @@ export class Metrics {
 
   record(ctx: RequestContext): void {
     if (ctx.model === undefined) return; // not a model request (health, admin, 404s)
-    const provider = ctx.provider ?? "none";
+    const provider = ctx.cacheHit ? "cache" : (ctx.provider ?? "none");
     const totalNs = Number(process.hrtime.bigint() - ctx.startNs);
     this.requests.inc({ provider, model: ctx.model, status: String(ctx.status), stream: ctx.stream ? "true" : "false" });
     this.duration.observe({ provider }, totalNs / 1e9);
@@ -76,7 +77,9 @@ export class Metrics {
     }
   }
 
+  /** Gateway metrics followed by the plugins' own (cache hits, rejections, hook failures). */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [core, plugins] = await Promise.all([this.registry.metrics(), pluginRegistry.metrics()]);
+    return { contentType: this.registry.contentType, body: `${core}\n${plugins}` };
   }
 }

@@ -87,6 +87,13 @@ export class RequestLogger implements Plugin {
 
   close(): void {
     this.flush();
+    // An asynchronous stdout writer may still hold lines: write them before the process exits.
+    const out = this.out as DestinationStream & { flushSync?: () => void };
+    try {
+      out.flushSync?.();
+    } catch {
+      // EAGAIN on a busy pipe: nothing more to do at shutdown.
+    }
   }
 
   private attachBodies(pc: PluginContext, res: ResponseInfo | undefined): void {

@@ -131,3 +131,37 @@ describe("OpenAI-wire upstream", () => {
     expect(mock.requests.at(-1)?.body?.model).toBe("some-new-model");
   });
 });
+
+describe("OpenAI-wire stream cut mid-event", () => {
+  it("ends with a well-formed error event, never half an event", async () => {
+    const { createServer } = await import("node:http");
+    // An upstream that sends one whole event, then half of the next, then resets.
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}\n\n');
+      res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"del');
+      setTimeout(() => res.socket?.destroy(), 30);
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    const port = (upstream.address() as { port: number }).port;
+    const gw = await startGateway({}, { OPENAI_API_KEY: "sk-x-000000000000", OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` });
+    try {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "x" }], stream: true }),
+      });
+      const text = await res.text();
+      const events = text.split("\n\n").filter(Boolean);
+      expect(events[0]).toContain('"content":"Hel"');
+      // Every event is a complete JSON document or [DONE]; the last JSON one is the error.
+      const payloads = events.map((e) => e.replace(/^data: /, ""));
+      expect(payloads.at(-1)).toBe("[DONE]");
+      for (const p of payloads.slice(0, -1)) expect(() => JSON.parse(p) as unknown).not.toThrow();
+      expect((JSON.parse(payloads.at(-2) ?? "{}") as { error?: { type: string } }).error?.type).toBe("upstream_error");
+    } finally {
+      await gw.close();
+      upstream.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // cache as well-formed SSE, stream answers populating the cache, bypass headers, no caching of
 // errors or of non-deterministic requests, TTL, and the hit/miss metrics.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { pluginRegistry } from "../../src/plugins/metrics.js";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
@@ -156,7 +156,7 @@ describe("response-cache TTL and size", () => {
 
   beforeAll(async () => {
     mock = new MockUpstream({ chunks: 2 });
-    gw = await start(mock, cachePlugins({ max_age: 1, max_entries: 2, cache_nondeterministic: true }));
+    gw = await start(mock, cachePlugins({ max_age: 2, max_entries: 2, cache_nondeterministic: true }));
   });
   afterAll(async () => {
     await gw.close();
@@ -169,7 +169,7 @@ describe("response-cache TTL and size", () => {
   it("expires entries after max_age and keeps at most max_entries (LRU)", async () => {
     expect(await status("a")).toBe("miss");
     expect(await status("a")).toBe("hit");
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 2100));
     expect(await status("a")).toBe("miss");
     expect(await status("b")).toBe("miss");
     expect(await status("a")).toBe("hit"); // a is now the most recently used

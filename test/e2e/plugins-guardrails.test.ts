@@ -158,6 +158,24 @@ describe("word-filter on the output", () => {
     expect(s.finish).toBe("stop");
   });
 
+  it("filters a translated (Anthropic-wire) stream the same way", async () => {
+    const anthropicMock = new MockUpstream({ chunks: 8, text: reply });
+    const base = await anthropicMock.start();
+    const g = await startGateway(
+      { plugins: [{ name: "word-filter", stage: "after_response", config: { blocked_words: ["top secret", "shh"], output_action: "redact" } }] },
+      { ANTHROPIC_API_KEY: "sk-ant-test-key-123456", ANTHROPIC_BASE_URL: base, LOG_LEVEL: "silent" },
+    );
+    try {
+      const s = await streamText(g.client, { model: "claude-3-5-sonnet-20241022", messages: [{ role: "user", content: "plan?" }] });
+      expect(s.text).toBe("Here is the *** plan, ***. Nothing else.");
+      const res = await g.client.chat.completions.create({ model: "claude-3-5-sonnet-20241022", messages: [{ role: "user", content: "plan?" }] });
+      expect(res.choices[0]?.message.content).toBe("Here is the *** plan, ***. Nothing else.");
+    } finally {
+      await g.close();
+      await anthropicMock.close();
+    }
+  });
+
   it("a decoded stream is still well-formed SSE ending in [DONE]", async () => {
     const r = await fetch(`${redact.url}/v1/chat/completions`, {
       method: "POST",
