@@ -9,6 +9,7 @@ import { scanText, type Scanner } from "./common.js";
 import { rejected } from "./metrics.js";
 import { OutputFilter } from "./output-filter.js";
 import type { Plugin, PluginContext, PluginDeps } from "./types.js";
+import { luhnValid } from "../store/redact.js";
 
 export const PII_KINDS = ["email", "phone", "card", "api_key"] as const;
 export type PiiKind = (typeof PII_KINDS)[number];
@@ -36,21 +37,6 @@ const ORDER: readonly PiiKind[] = ["api_key", "email", "card", "phone"];
 const WINDOW = 384;
 const LABEL: Record<PiiKind, string> = { email: "an email address", phone: "a phone number", card: "a payment card number", api_key: "an API key" };
 
-function luhn(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
-
 function kindOf(m: RegExpExecArray): PiiKind | undefined {
   const g = m.groups;
   if (!g) return undefined;
@@ -62,7 +48,7 @@ function accept(m: RegExpExecArray): boolean {
   const kind = kindOf(m);
   if (kind === "card") {
     const digits = m[0].replace(/[ -]/g, "");
-    return digits.length >= 13 && digits.length <= 19 && luhn(digits);
+    return digits.length >= 13 && digits.length <= 19 && luhnValid(digits);
   }
   if (kind === "phone") {
     const digits = m[0].replace(/\D/g, "").length;

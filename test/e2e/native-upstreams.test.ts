@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
+import { drain } from "../helpers/sdk.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 
 const tool: OpenAI.Chat.ChatCompletionTool = {
@@ -10,24 +11,6 @@ const tool: OpenAI.Chat.ChatCompletionTool = {
   function: { name: "lookup", description: "Look something up", parameters: { type: "object", properties: { input: { type: "string" } }, required: ["input"] } },
 };
 
-async function collect(stream: AsyncIterable<OpenAI.Chat.ChatCompletionChunk>) {
-  let text = "";
-  let args = "";
-  let name = "";
-  let finish: string | null = null;
-  let usage: OpenAI.CompletionUsage | undefined;
-  let role: string | undefined;
-  for await (const c of stream) {
-    role ??= c.choices[0]?.delta.role;
-    text += c.choices[0]?.delta.content ?? "";
-    const tc = c.choices[0]?.delta.tool_calls?.[0];
-    name += tc?.function?.name ?? "";
-    args += tc?.function?.arguments ?? "";
-    finish = c.choices[0]?.finish_reason ?? finish;
-    if (c.usage) usage = c.usage;
-  }
-  return { text, args, name, finish, usage, role };
-}
 
 for (const wire of [
   { name: "Anthropic", env: "ANTHROPIC", model: "claude-3-5-sonnet-20241022", path: "/v1/messages", base: (b: string) => b },
@@ -72,7 +55,7 @@ for (const wire of [
         stream: true,
         stream_options: { include_usage: true },
       });
-      const out = await collect(stream);
+      const out = await drain(stream);
       expect(out.role).toBe("assistant");
       expect(out.text).toBe("Mock reply to: stream native");
       expect(out.finish).toBe("stop");
@@ -87,11 +70,11 @@ for (const wire of [
       expect(call.function.name).toBe("lookup");
       expect(JSON.parse(call.function.arguments)).toEqual({ input: "find cats" });
 
-      const streamed = await collect(
+      const streamed = await drain(
         await gw.client.chat.completions.create({ model: wire.model, messages: [{ role: "user", content: "find dogs" }], tools: [tool], stream: true }),
       );
-      expect(streamed.name).toBe("lookup");
-      expect(JSON.parse(streamed.args)).toEqual({ input: "find dogs" });
+      expect(streamed.toolName).toBe("lookup");
+      expect(JSON.parse(streamed.toolArgs)).toEqual({ input: "find dogs" });
       expect(streamed.finish).toBe("tool_calls");
 
       const followUp = await gw.client.chat.completions.create({

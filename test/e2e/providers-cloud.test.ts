@@ -8,38 +8,9 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 import { MockUpstream } from "../mock-upstream/server.js";
+import { drain, weatherTool } from "../helpers/sdk.js";
 import { encodeEvent } from "../../src/wire/bedrock-converse/eventstream.js";
 
-const weatherTool: OpenAI.Chat.ChatCompletionTool = {
-  type: "function",
-  function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { input: { type: "string" } } } },
-};
-
-interface StreamResult {
-  text: string;
-  finish: string | null;
-  usage: OpenAI.CompletionUsage | undefined;
-  chunks: number;
-  toolName: string;
-  toolArgs: string;
-  toolId: string | undefined;
-}
-
-async function drain(stream: AsyncIterable<OpenAI.Chat.ChatCompletionChunk>): Promise<StreamResult> {
-  const out: StreamResult = { text: "", finish: null, usage: undefined, chunks: 0, toolName: "", toolArgs: "", toolId: undefined };
-  for await (const chunk of stream) {
-    out.chunks++;
-    const c = chunk.choices[0];
-    out.text += c?.delta.content ?? "";
-    const t = c?.delta.tool_calls?.[0];
-    if (t?.id) out.toolId = t.id;
-    out.toolName += t?.function?.name ?? "";
-    out.toolArgs += t?.function?.arguments ?? "";
-    out.finish = c?.finish_reason ?? out.finish;
-    if (chunk.usage) out.usage = chunk.usage;
-  }
-  return out;
-}
 
 describe("cloud providers through the openai SDK", () => {
   let mock: MockUpstream;

@@ -12,37 +12,8 @@ import { buildProviders } from "../../src/providers/registry.js";
 import type { Provider } from "../../src/providers/types.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 import { MockUpstream } from "../mock-upstream/server.js";
+import { drain, weatherTool } from "../helpers/sdk.js";
 
-const weatherTool: OpenAI.Chat.ChatCompletionTool = {
-  type: "function",
-  function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { input: { type: "string" } } } },
-};
-
-interface Drained {
-  text: string;
-  finish: string | null;
-  usage: OpenAI.CompletionUsage | undefined;
-  chunks: number;
-  toolName: string;
-  toolArgs: string;
-  toolId: string | undefined;
-}
-
-async function drain(stream: AsyncIterable<OpenAI.Chat.ChatCompletionChunk>): Promise<Drained> {
-  const out: Drained = { text: "", finish: null, usage: undefined, chunks: 0, toolName: "", toolArgs: "", toolId: undefined };
-  for await (const chunk of stream) {
-    out.chunks++;
-    const c = chunk.choices[0];
-    out.text += c?.delta.content ?? "";
-    const t = c?.delta.tool_calls?.[0];
-    if (t?.id) out.toolId = t.id;
-    out.toolName += t?.function?.name ?? "";
-    out.toolArgs += t?.function?.arguments ?? "";
-    out.finish = c?.finish_reason ?? out.finish;
-    if (chunk.usage) out.usage = chunk.usage;
-  }
-  return out;
-}
 
 /** OpenAI-compatible rows: kind, a model it serves, the env var prefix, and its documented chat URL. */
 const COMPAT: ReadonlyArray<{ kind: string; model: string; prefix: string; chatUrl: string; keyVar?: string }> = [
