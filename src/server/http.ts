@@ -13,7 +13,7 @@ import { closePools } from "../upstream/pool.js";
 import { newContext, type RequestContext } from "./context.js";
 import { readJsonBody } from "./body.js";
 import { GatewayError, notFound } from "./errors.js";
-import { sendError, sendJson } from "./respond.js";
+import { sendError, sendJson, sendText } from "./respond.js";
 import { healthReport } from "./health.js";
 import type { Metrics } from "../observability/metrics.js";
 import { settleCost } from "../catalog/settle.js";
@@ -164,8 +164,7 @@ export class GatewayServer {
     }
     if (method === "GET" && path === "/metrics" && this.metrics) {
       const { contentType, body } = await this.metrics.render();
-      res.writeHead(200, { "content-type": contentType, "x-request-id": ctx.id });
-      res.end(body);
+      sendText(res, ctx, 200, contentType, body);
       return;
     }
     for (const group of this.groups) {

@@ -24,9 +24,13 @@ export function commonHeaders(res: ServerResponse, ctx: RequestContext): void {
 }
 
 export function sendJson(res: ServerResponse, ctx: RequestContext, status: number, body: string | Buffer): void {
+  sendText(res, ctx, status, "application/json", body);
+}
+
+export function sendText(res: ServerResponse, ctx: RequestContext, status: number, contentType: string, body: string | Buffer): void {
   ctx.status = status;
   const h = commonHeaderList(ctx);
-  h.push("content-type", "application/json", "content-length", String(Buffer.byteLength(body)));
+  h.push("content-type", contentType, "content-length", String(Buffer.byteLength(body)));
   // Headers a plugin or an error set earlier with setHeader are kept (writeHead merges them).
   res.writeHead(status, h);
   res.end(body);

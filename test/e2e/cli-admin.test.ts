@@ -111,3 +111,23 @@ describe("ferrogw doctor", { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe("ferrogw plugins", { timeout: 60_000 }, () => {
+  it("lists the running gateway's plugins with type and stages", async () => {
+    const gw = await startGateway(
+      { plugins: [{ name: "word-filter", type: "guardrail", stage: "before_request", config: { blocked_words: ["secret"] } }] },
+      {},
+      { masterKey: MASTER },
+    );
+    try {
+      const json = await cli(gw, ["--format", "json", "plugins"]);
+      const list = JSON.parse(json.stdout) as Array<{ name: string; type: string; stages: string[]; enabled: boolean }>;
+      expect(list.find((p) => p.name === "word-filter")).toMatchObject({ type: "guardrail", stages: ["before_request"], enabled: true });
+      const text = await cli(gw, ["plugins"]);
+      expect(text.stdout).toMatch(/^NAME\s+TYPE\s+STAGES/);
+      expect(text.stdout).toMatch(/word-filter\s+guardrail\s+before_request/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
