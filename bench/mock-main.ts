@@ -94,7 +94,8 @@ function startLean(): void {
       setTimeout(answer, latencyMs, res, stream);
     });
   });
-  server.listen(port, host, () => {
+  // A deep accept queue (see GatewayServer.listen): 1000 connections arrive at once.
+  server.listen({ port, host, backlog: 4096 }, () => {
     const addr = server.address();
     ready(typeof addr === "object" && addr ? addr.port : port);
   });

@@ -179,7 +179,7 @@ async function startGateway(name, config, { nodeArgs = [], workers = cfg.workers
   const p = await startProcess(name, process.execPath, [...nodeArgs, GATEWAY_BIN, "serve", "--config", file, "--port", String(port), "--host", "127.0.0.1", "--workers", String(workers)], {
     logFile,
     cwd,
-    env: { ...process.env, LOG_LEVEL: "warn", NODE_ENV: "production" },
+    env: { ...process.env, LOG_LEVEL: "info", NODE_ENV: "production" },
   });
   procs.push(p);
   try {
@@ -339,10 +339,14 @@ try {
     if (cfg.only.has("overhead")) {
       log(`\n== in-process overhead (X-Gateway-Overhead-Ms), ${cfg.overheadConnections} connections, ${cfg.overheadS}s ==`);
       const bare = await overheadLoad(urls.gateway, cfg.overheadConnections, cfg.overheadS);
-      results.overhead.push({ name: "bare", available: true, ...bare });
-      log(`  bare:    p50 ${bare.overhead_us.p50} µs  p99 ${bare.overhead_us.p99} µs  (${bare.requests} requests, ${bare.errors} errors)`);
+      results.overhead.push({ name: "bare", plugins: false, workers: cfg.workers, available: true, ...bare });
+      log(`  bare, --workers ${cfg.workers}:    p50 ${bare.overhead_us.p50} µs  p99 ${bare.overhead_us.p99} µs  (${bare.requests} requests, ${bare.errors} errors)`);
       await stopProcess(gw.proc);
-      results.overhead.push(await pluginOverhead(mock));
+      // With several workers, state the plugins share (rate-limit buckets) is one IPC round trip
+      // to the primary away; one worker shows the in-process cost without it.
+      const counts = cfg.workers > 1 ? [cfg.workers, 1] : [1];
+      if (cfg.workers > 1) results.overhead.push(await overheadRow(mock, false, 1));
+      for (const w of counts) results.overhead.push(await overheadRow(mock, true, w));
     } else {
       await stopProcess(gw.proc);
     }
@@ -351,29 +355,32 @@ try {
   await cleanup();
 }
 
-async function pluginOverhead(mock) {
-  const plugins = parseYaml(readFileSync(join(BENCH, "plugins.yaml"), "utf8"));
-  const gw = await startGateway("gateway-plugins", gatewayConfig(mock.port, plugins));
-  const row = { name: "plugins (word-filter, max-token, rate-limit, logger)" };
+async function overheadRow(mock, withPlugins, workers) {
+  const extra = withPlugins ? parseYaml(readFileSync(join(BENCH, "plugins.yaml"), "utf8")) : {};
+  const label = `${withPlugins ? "plugins" : "bare"}, --workers ${workers}`;
+  const gw = await startGateway(`gateway-${withPlugins ? "plugins" : "bare"}-${workers}`, gatewayConfig(mock.port, extra), { workers });
+  const row = { name: withPlugins ? "plugins (word-filter, max-token, rate-limit, request-logger)" : "bare", plugins: withPlugins, workers };
   if (gw.failed) {
     const why = gw.log.split("\n").filter((l) => /config|plugin/i.test(l)).slice(0, 3).join(" | ") || "gateway did not start";
-    log(`  plugins: not yet available (the gateway refused the plugin config: ${why.slice(0, 300)})`);
+    log(`  ${label}: not yet available (the gateway refused the plugin config: ${why.slice(0, 300)})`);
     return { ...row, available: false, reason: `config rejected: ${why.slice(0, 500)}` };
   }
   try {
-    // The word filter must block this request; if it does not, the plugins are not running.
-    const probe = await request(`http://127.0.0.1:${gw.port}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "please say bench-blocked-word" }] }),
-    });
-    await probe.body.dump();
-    if (probe.statusCode === 200) {
-      log("  plugins: not yet available (config accepted, but the word-filter did not block its probe: plugins are not applied)");
-      return { ...row, available: false, reason: "config accepted but plugins are not applied (word-filter probe answered 200)" };
+    if (withPlugins) {
+      // The word filter must block this request; if it does not, the plugins are not running.
+      const probe = await request(`http://127.0.0.1:${gw.port}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "please say bench-blocked-word" }] }),
+      });
+      await probe.body.dump();
+      if (probe.statusCode === 200) {
+        log(`  ${label}: not yet available (config accepted, but the word-filter did not block its probe: plugins are not applied)`);
+        return { ...row, available: false, reason: "config accepted but plugins are not applied (word-filter probe answered 200)" };
+      }
     }
     const r = await overheadLoad(`http://127.0.0.1:${gw.port}`, cfg.overheadConnections, cfg.overheadS);
-    log(`  plugins: p50 ${r.overhead_us.p50} µs  p99 ${r.overhead_us.p99} µs  (${r.requests} requests, ${r.errors} errors)`);
+    log(`  ${label}: p50 ${r.overhead_us.p50} µs  p99 ${r.overhead_us.p99} µs  (${r.requests} requests, ${r.errors} errors)`);
     return { ...row, available: true, ...r };
   } finally {
     await stopProcess(gw.proc);

@@ -93,7 +93,7 @@ async function attemptChat(
   const codecCtx = { model: target.upstreamModel(model), requestId: ctx.id };
   ctx.upstreamModel = codecCtx.model;
   const upstreamReq = provider.codec.chatRequest(req, codecCtx, stream);
-  const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq);
+  const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq, !stream);
 
   if (stream) {
     const hooks = pc?.wantsChunks() ? pc : undefined;

@@ -31,7 +31,7 @@ async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Reco
     ctx.upstreamModel = codecCtx.model;
     const upstreamReq = build(provider, codecCtx);
     if (!upstreamReq) throw new GatewayError(400, "invalid_request_error", "unsupported_operation", `Provider ${provider.name} does not support ${op}.`);
-    const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq);
+    const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq, true);
     const buf = await readBody(ctx, provider, upstream, startNs);
     if (provider.codec.openaiWire) {
       sendJson(res, ctx, 200, buf);

@@ -4,7 +4,6 @@
 // needs the chunks (ChunkHooks), OpenAI-wire streams are decoded too (decodeOpenAIStream).
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../api/types.js";
 import type { CodecContext, Provider } from "../providers/types.js";
 import type { RequestContext } from "../server/context.js";

@@ -2,15 +2,19 @@
 import type { Provider, UpstreamRequest } from "../providers/types.js";
 import type { RequestContext } from "../server/context.js";
 import { GatewayError } from "../server/errors.js";
+import { BufferedBody } from "../upstream/pool.js";
 import { sendUpstream, transportError, type UpstreamResponse } from "../upstream/send.js";
 import { transportFailure, upstreamHttpError } from "./upstream-error.js";
 
-/** Sends and checks the status; on success the body is still unread. */
-export async function callUpstream(ctx: RequestContext, provider: Provider, req: UpstreamRequest): Promise<{ res: UpstreamResponse; startNs: bigint }> {
+/**
+ * Sends and checks the status; on success the body is still unread. `buffered` (non-streaming
+ * calls) reads the whole body on the way, through the pool's lighter path.
+ */
+export async function callUpstream(ctx: RequestContext, provider: Provider, req: UpstreamRequest, buffered = false): Promise<{ res: UpstreamResponse; startNs: bigint }> {
   const startNs = process.hrtime.bigint();
   let res: UpstreamResponse;
   try {
-    res = await sendUpstream(provider, req, ctx.abort.signal);
+    res = await sendUpstream(provider, req, ctx.abort.signal, buffered);
   } catch (err) {
     ctx.upstreamNs += process.hrtime.bigint() - startNs;
     throw transportFailure(err instanceof GatewayError ? err : transportError(provider.name, err));
@@ -26,6 +30,7 @@ export async function callUpstream(ctx: RequestContext, provider: Provider, req:
 /** Reads a whole successful body; a failure while reading is a transport failure. */
 export async function readBody(ctx: RequestContext, provider: Provider, res: UpstreamResponse, startNs: bigint): Promise<Buffer> {
   try {
+    if (res.body instanceof BufferedBody) return res.body.buffer();
     return Buffer.from(await res.body.arrayBuffer());
   } catch (err) {
     throw transportFailure(transportError(provider.name, err));

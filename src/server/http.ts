@@ -86,7 +86,10 @@ export class GatewayServer {
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(port, host, () => resolve(this.server.address() as AddressInfo));
+      // A deep accept queue: with Node's default of 511, a burst of new connections (1000
+      // clients connecting at once) overflows it and the kernel drops handshakes, which clients
+      // see as requests stalled for 1-3 s (SYN-ACK retransmits). The kernel caps it at somaxconn.
+      this.server.listen({ port, host, backlog: 4096 }, () => resolve(this.server.address() as AddressInfo));
     });
   }
 

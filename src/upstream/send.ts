@@ -8,7 +8,11 @@ import { poolFor } from "./pool.js";
 /** undici's ResponseData satisfies it; multi-step exchanges (WireCodec.exchange) may build their own. */
 export type UpstreamResponse = UpstreamReply;
 
-export async function sendUpstream(provider: Provider, req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+/**
+ * `buffered`: the caller wants the whole body (a non-streaming call); the reply then arrives
+ * complete, with a BufferedBody, through the pool's lighter dispatch path.
+ */
+export async function sendUpstream(provider: Provider, req: UpstreamRequest, signal: AbortSignal, buffered = false): Promise<UpstreamResponse> {
   const exchange = provider.codec.exchange;
   if (exchange) {
     try {
@@ -18,26 +22,27 @@ export async function sendUpstream(provider: Provider, req: UpstreamRequest, sig
       throw transportError(provider.name, err);
     }
   }
-  return sendOnce(provider, req, signal);
+  return sendOnce(provider, req, signal, buffered);
 }
 
-async function sendOnce(provider: Provider, req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+async function sendOnce(provider: Provider, req: UpstreamRequest, signal: AbortSignal, buffered = false): Promise<UpstreamResponse> {
   const base = provider.baseUrl;
   const target = req.url ? new URL(req.url) : undefined;
   const origin = target ? target.origin : base.origin;
   const path = target ? target.pathname + target.search : base.pathname === "/" ? req.path : base.pathname + req.path;
   let headers: Record<string, string> = { ...provider.headers, ...req.headers };
   if (provider.authorize) headers = { ...headers, ...(await provider.authorize(req, new URL(path, origin))) };
+  const opts = {
+    path,
+    method: req.method,
+    headers,
+    body: req.method === "GET" ? undefined : req.body,
+    signal,
+    headersTimeout: provider.timeoutMs,
+    bodyTimeout: provider.timeoutMs,
+  };
   try {
-    return await poolFor(origin).request({
-      path,
-      method: req.method,
-      headers,
-      body: req.method === "GET" ? undefined : req.body,
-      signal,
-      headersTimeout: provider.timeoutMs,
-      bodyTimeout: provider.timeoutMs,
-    });
+    return await (buffered ? poolFor(origin).requestBuffered(opts) : poolFor(origin).request(opts));
   } catch (err) {
     throw transportError(provider.name, err);
   }
