@@ -12,7 +12,8 @@
 import { z } from "zod";
 import type { ChatRequest, Usage } from "../api/types.js";
 import type { BudgetPeriod } from "../store/types.js";
-import { builtinPrices, type ModelPrice, type PriceSource } from "../routing/prices.js";
+import { builtinCatalog } from "../catalog/catalog.js";
+import type { ModelPrice, PriceSource } from "../routing/prices.js";
 import { GatewayError } from "../server/errors.js";
 import { NANO_USD, type BudgetStore, type ReserveResult } from "../state/types.js";
 import { inputChars, redisTarget, stateConfig } from "./common.js";
@@ -86,7 +87,7 @@ export class Budget implements Plugin {
     private readonly deps: PluginDeps,
     private readonly providerKind: (name: string) => string | undefined = () => undefined,
     /** Model prices when the config sets none: the runtime's model catalog. */
-    private readonly prices: PriceSource = builtinPrices,
+    private readonly prices: PriceSource = builtinCatalog(),
   ) {
     this.store = deps.state.budgetStore(cfg.backend, redisTarget(cfg, deps), cfg.store_id, cfg.max_keys);
     this.slot = deps.slot;

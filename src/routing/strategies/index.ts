@@ -1,7 +1,8 @@
 // Strategy by mode name. Each strategy lives in its own file; all state they keep (round-robin
 // scores, caches) is built here once per config version, never per request.
 import type { GatewayConfig, StrategyMode } from "../../config/schema.js";
-import { builtinPrices, type PriceSource } from "../prices.js";
+import { builtinCatalog } from "../../catalog/catalog.js";
+import type { PriceSource } from "../prices.js";
 import type { Strategy } from "../strategy.js";
 import type { Target } from "../target.js";
 import { AbTestStrategy } from "./ab-test.js";
@@ -14,7 +15,7 @@ import { LoadBalanceStrategy } from "./loadbalance.js";
 import { SingleStrategy } from "./single.js";
 
 export interface StrategyDeps {
-  /** Where cost-optimized reads prices; the built-in table until the model catalog exists. */
+  /** Where cost-optimized reads prices: the runtime's model catalog (default: the built-in one). */
   prices?: PriceSource;
   /** Random source for ab-test draws (tests make it deterministic). */
   random?: () => number;
@@ -44,7 +45,7 @@ export function createStrategy(mode: StrategyMode, config: GatewayConfig, target
     case "least-latency":
       return new LeastLatencyStrategy(targets, deps.leastLatency);
     case "cost-optimized":
-      return new CostOptimizedStrategy(targets, deps.prices ?? builtinPrices, s.unpriced_strategy);
+      return new CostOptimizedStrategy(targets, deps.prices ?? builtinCatalog(), s.unpriced_strategy);
     case "content-based":
       return new ContentBasedStrategy(targets, s.content_conditions ?? []);
     case "conditional":
