@@ -2,17 +2,10 @@
 // with message.content[] or message.tool_plan + tool_calls, finish_reason in capitals, usage with
 // billed_units and tokens; SSE streams of typed events ("event: content-delta\ndata: {...}");
 // /v2/embed with embeddings.float; errors as {"id","message"}.
-import type { JsonObject, JsonValue } from "../../src/api/types.js";
-import { splitText, type MockFormat, type MockReply, type ParsedChat } from "./format.js";
+import type { JsonObject } from "../../src/api/types.js";
+import { parseOpenAIShapedChat, splitText, type MockFormat, type MockReply, type ParsedChat } from "./format.js";
 
 const ID = "7c3f2e1a-5b4d-4c6e-9f8a-0b1c2d3e4f5a";
-
-function textOf(content: JsonValue | undefined): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content))
-    return content.map((p) => (p && typeof p === "object" && !Array.isArray(p) && p.type === "text" && typeof p.text === "string" ? p.text : "")).join("");
-  return "";
-}
 
 function finishReason(reply: MockReply): string {
   return reply.stop === "tool" ? "TOOL_CALL" : reply.stop === "length" ? "MAX_TOKENS" : "COMPLETE";
@@ -36,20 +29,9 @@ const frame = (event: JsonObject): string => `event: ${String(event.type)}\ndata
 export const cohereFormat: MockFormat = {
   name: "cohere",
   parseChat(_path: string, body: JsonObject): ParsedChat {
-    const messages = Array.isArray(body.messages) ? (body.messages as JsonObject[]) : [];
-    const lastUser = [...messages].reverse().find((m) => m.role === "user");
-    const last = messages[messages.length - 1];
-    const tools = Array.isArray(body.tools) ? (body.tools as JsonObject[]) : [];
-    const firstTool = tools[0]?.function as JsonObject | undefined;
-    return {
-      model: typeof body.model === "string" ? body.model : "unknown",
-      stream: body.stream === true,
-      lastUserText: textOf(lastUser?.content),
-      firstToolName: typeof firstTool?.name === "string" ? firstTool.name : undefined,
-      lastIsToolResult: last?.role === "tool",
-      maxTokens: typeof body.max_tokens === "number" ? body.max_tokens : undefined,
-    };
+    return parseOpenAIShapedChat(body, body.max_tokens);
   },
+
 
   chatBody(reply: MockReply): string {
     const message: JsonObject = reply.toolCall

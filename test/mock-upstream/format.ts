@@ -1,7 +1,7 @@
 // A mock upstream format: how one provider wire shapes its answers. The mock server (server.ts)
 // owns HTTP, latency, pacing, failure injection and recording; each format module only builds
 // bodies and stream frames that match the provider's API reference byte for byte in shape.
-import type { JsonObject } from "../../src/api/types.js";
+import type { JsonObject, JsonValue } from "../../src/api/types.js";
 
 /** What the mock model "decided" to answer. Deterministic, derived from the request. */
 export interface MockReply {
@@ -59,4 +59,29 @@ export function splitText(text: string, n: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
   return out;
+}
+
+/** Text of a message's content: a string, or the text parts of an array. */
+export function textOf(content: JsonValue | undefined): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content))
+    return content.map((p) => (p && typeof p === "object" && !Array.isArray(p) && typeof p.text === "string" ? p.text : "")).join("");
+  return "";
+}
+
+/** Reads a chat body whose messages and tools are OpenAI-shaped (OpenAI and Cohere v2 both are). */
+export function parseOpenAIShapedChat(body: JsonObject, maxTokens: JsonValue | undefined): ParsedChat {
+  const messages = Array.isArray(body.messages) ? (body.messages as JsonObject[]) : [];
+  const lastUser = [...messages].reverse().find((m) => m.role === "user");
+  const last = messages[messages.length - 1];
+  const tools = Array.isArray(body.tools) ? (body.tools as JsonObject[]) : [];
+  const firstTool = tools[0]?.function as JsonObject | undefined;
+  return {
+    model: typeof body.model === "string" ? body.model : "unknown",
+    stream: body.stream === true,
+    lastUserText: textOf(lastUser?.content),
+    firstToolName: typeof firstTool?.name === "string" ? firstTool.name : undefined,
+    lastIsToolResult: last?.role === "tool",
+    maxTokens: typeof maxTokens === "number" ? maxTokens : undefined,
+  };
 }

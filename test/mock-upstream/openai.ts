@@ -2,22 +2,13 @@
 // shared/fixtures/openai): chat.completion bodies, chat.completion.chunk SSE frames ending in
 // "data: [DONE]", usage in a last chunk with empty choices when stream_options.include_usage is set.
 import type { JsonObject, JsonValue } from "../../src/api/types.js";
-import { splitText, type MockFormat, type MockReply, type ParsedChat } from "./format.js";
+import { parseOpenAIShapedChat, splitText, type MockFormat, type MockReply, type ParsedChat } from "./format.js";
 
 const CREATED = 1_732_000_000;
 
 /** OpenAI's base64 embeddings are little-endian float32 arrays. */
 function toBase64(values: number[]): string {
   return Buffer.from(new Float32Array(values).buffer).toString("base64");
-}
-
-function textOf(content: JsonValue | undefined): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content))
-    return content
-      .map((p) => (p && typeof p === "object" && !Array.isArray(p) && typeof p.text === "string" ? p.text : ""))
-      .join("");
-  return "";
 }
 
 function finishReason(reply: MockReply): string {
@@ -47,23 +38,10 @@ const ERROR_TYPES: Record<number, [string, string | null]> = {
 export const openaiFormat: MockFormat = {
   name: "openai",
   parseChat(_path: string, body: JsonObject): ParsedChat {
-    const messages = Array.isArray(body.messages) ? (body.messages as JsonObject[]) : [];
-    const lastUser = [...messages].reverse().find((m) => m.role === "user");
-    const last = messages[messages.length - 1];
-    const tools = Array.isArray(body.tools) ? (body.tools as JsonObject[]) : [];
-    const firstTool = tools[0]?.function as JsonObject | undefined;
     const opts = body.stream_options as JsonObject | undefined;
-    const max = body.max_completion_tokens ?? body.max_tokens;
-    return {
-      model: typeof body.model === "string" ? body.model : "unknown",
-      stream: body.stream === true,
-      lastUserText: textOf(lastUser?.content),
-      firstToolName: typeof firstTool?.name === "string" ? firstTool.name : undefined,
-      lastIsToolResult: last?.role === "tool",
-      maxTokens: typeof max === "number" ? max : undefined,
-      includeUsage: opts?.include_usage === true,
-    };
+    return { ...parseOpenAIShapedChat(body, body.max_completion_tokens ?? body.max_tokens), includeUsage: opts?.include_usage === true };
   },
+
 
   chatBody(reply: MockReply): string {
     const message: JsonObject = { role: "assistant", content: reply.toolCall ? null : reply.text, refusal: null, annotations: [] };
