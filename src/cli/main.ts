@@ -45,7 +45,7 @@ program
   .option("-c, --config <file>", "config file (YAML or JSON); default $GATEWAY_CONFIG or ./config.yaml")
   .option("-p, --port <port>", "port to listen on; default $PORT or 8080")
   .option("--host <host>", "address to bind; default $HOST or 0.0.0.0")
-  .option("-w, --workers <n>", "worker processes (node:cluster); default one per core, 1 serves in-process")
+  .option("-w, --workers <n>", "worker threads; default one per core, 1 serves on the main thread")
   .action(async (opts: { config?: string; port?: string; host?: string; workers?: string }) => (await import("./serve.js")).serve(opts));
 
 program

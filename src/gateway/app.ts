@@ -76,16 +76,23 @@ export class GatewayApp {
     mountProviderRoutes(admin, server);
     admin.add("GET", "/admin/plugins", () => pluginsReport(server.currentRuntime));
 
-    onBroadcast((msg) => {
-      if (msg.kind === "keys-changed") keys.clearCache();
-      else if (msg.kind === "config-applied") void configManager.applyFromPeer(msg.raw, msg.version);
-      else if (msg.kind === "reload-file") void configManager.reloadFromFile();
-    });
+    onBroadcast(
+      (msg) => {
+        if (msg.kind === "keys-changed") keys.clearCache();
+        else void configManager.applyFromPeer(msg.raw, msg.version);
+      },
+      () => void configManager.reloadFromFile(),
+    );
     return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
     return this.server.listen(port, host);
+  }
+
+  /** Serves on a listening socket the supervisor opened (a worker thread's own descriptor). */
+  listenOnDescriptor(fd: number): Promise<AddressInfo> {
+    return this.server.listenOnDescriptor(fd);
   }
 
   /** Graceful: finish requests in flight, write every pending log row, close the stores. */

@@ -1,46 +1,40 @@
 // Tells the other workers of this gateway about a change made in one of them (a config applied
-// through the admin API, an API key revoked). Workers send to the primary, which relays to every
-// other worker. Without cluster there is nobody to tell, and send is a no-op.
-import cluster, { type Worker } from "node:cluster";
+// through the admin API, an API key revoked), over a BroadcastChannel that every worker thread
+// joins. The supervisor asks one worker to act (a config file reload) by posting to it directly.
+// Outside a worker thread there is nobody to tell, and both are no-ops.
+import { BroadcastChannel, parentPort } from "node:worker_threads";
+import { isGatewayWorker } from "./workers/thread-info.js";
 
 export type BroadcastMessage =
   | { kind: "config-applied"; raw: unknown; version: number | undefined }
-  | { kind: "keys-changed"; keyId: string | undefined }
-  | { kind: "reload-file" };
+  | { kind: "keys-changed"; keyId: string | undefined };
 
-interface Envelope {
-  ferrogw: "broadcast";
-  msg: BroadcastMessage;
+/** Supervisor → one worker: "reload the config file, then tell the others". */
+export interface ReloadFileMessage {
+  ferrogw: "reload-file";
 }
 
-const isEnvelope = (m: unknown): m is Envelope => typeof m === "object" && m !== null && (m as Envelope).ferrogw === "broadcast";
+export const reloadFileMessage: ReloadFileMessage = { ferrogw: "reload-file" };
+const isReloadFile = (m: unknown): m is ReloadFileMessage => typeof m === "object" && m !== null && (m as ReloadFileMessage).ferrogw === "reload-file";
+
+let channel: BroadcastChannel | undefined;
+function peers(): BroadcastChannel {
+  if (!channel) {
+    channel = new BroadcastChannel("ferrogw-workers");
+    // Listening must not keep a stopping worker alive.
+    channel.unref();
+  }
+  return channel;
+}
 
 export function broadcast(msg: BroadcastMessage): void {
-  if (!cluster.isWorker || !process.send) return;
-  const env: Envelope = { ferrogw: "broadcast", msg };
-  process.send(env);
+  if (isGatewayWorker()) peers().postMessage(msg);
 }
 
-export function onBroadcast(handler: (msg: BroadcastMessage) => void): void {
-  if (!cluster.isWorker) return;
-  process.on("message", (m: unknown) => {
-    if (isEnvelope(m)) handler(m.msg);
+export function onBroadcast(handler: (msg: BroadcastMessage) => void, onReloadFile: () => void): void {
+  if (!isGatewayWorker()) return;
+  peers().onmessage = (event: unknown) => handler((event as { data: BroadcastMessage }).data);
+  parentPort?.on("message", (m: unknown) => {
+    if (isReloadFile(m)) onReloadFile();
   });
-}
-
-/** Primary side: relays a worker's broadcast to all the other workers. */
-export function relayBroadcasts(from: Worker): void {
-  from.on("message", (m: unknown) => {
-    if (!isEnvelope(m)) return;
-    for (const w of Object.values(cluster.workers ?? {})) if (w && w.id !== from.id && w.isConnected()) w.send(m);
-  });
-}
-
-/** Primary side: asks exactly one worker to do something all of them will then hear about. */
-export function sendToOneWorker(msg: BroadcastMessage): boolean {
-  const w = Object.values(cluster.workers ?? {}).find((x) => x?.isConnected());
-  if (!w) return false;
-  const env: Envelope = { ferrogw: "broadcast", msg };
-  w.send(env);
-  return true;
 }

@@ -93,6 +93,14 @@ export class GatewayServer {
     });
   }
 
+  listenOnDescriptor(fd: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      // listen() runs again on the shared socket: keep the deep backlog the supervisor set.
+      this.server.listen({ fd, backlog: 4096 }, () => resolve(this.server.address() as AddressInfo));
+    });
+  }
+
   /** Stops accepting, waits for requests in flight (up to graceMs), then closes upstream pools. */
   async close(graceMs = 30_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -1,8 +1,10 @@
 // Picks the memory or Redis implementation of each state kind. One factory per plugin pipeline:
 // it owns the Redis connections the pipeline's plugins share, and closes them with it.
-import { ClusterBudgetStore, ClusterCacheStore, ClusterRateLimiter, isClusterWorker } from "../server/cluster.js";
+import { SharedBudgetStore, SharedCacheStore } from "../server/workers/shared-state.js";
+import { workerInfo } from "../server/workers/thread-info.js";
 import { MemoryCacheStore, MemoryRateLimiter, memoryBudgetStore } from "./memory.js";
 import { RedisBudgetStore, RedisCacheStore, RedisConnections, RedisRateLimiter } from "./redis.js";
+import { SharedRateLimiter } from "./shared-rate.js";
 import type { BudgetStore, CacheStore, RateLimiter } from "./types.js";
 
 export type StateBackend = "memory" | "redis";
@@ -16,7 +18,7 @@ export interface RedisTarget {
 
 export class StateFactory {
   private readonly redis: RedisConnections;
-  /** In a cluster worker, memory state lives in the primary; the n-th store of a pipeline is the same one in every worker. */
+  /** In a worker thread, memory state is shared by every worker; the n-th store of a pipeline is the same one in each. */
   private shared = 0;
 
   constructor(onRedisError?: (url: string, err: Error) => void) {
@@ -25,19 +27,20 @@ export class StateFactory {
 
   rateLimiter(backend: StateBackend, redis: RedisTarget | undefined, maxKeys: number): RateLimiter {
     if (backend === "redis" && redis) return new RedisRateLimiter(this.redis.get(redis.url), `${redis.prefix}rl:`);
-    if (isClusterWorker()) return new ClusterRateLimiter({ kind: "rate", id: String(this.shared++), size: maxKeys });
+    const worker = workerInfo();
+    if (worker) return new SharedRateLimiter(worker.rateArena, this.shared++);
     return new MemoryRateLimiter(maxKeys);
   }
 
   cacheStore(backend: StateBackend, redis: RedisTarget | undefined, maxEntries: number): CacheStore {
     if (backend === "redis" && redis) return new RedisCacheStore(this.redis.get(redis.url), `${redis.prefix}cache:`);
-    if (isClusterWorker()) return new ClusterCacheStore({ kind: "cache", id: String(this.shared++), size: maxEntries });
+    if (workerInfo()) return new SharedCacheStore({ kind: "cache", id: String(this.shared++), size: maxEntries });
     return new MemoryCacheStore(maxEntries);
   }
 
   budgetStore(backend: StateBackend, redis: RedisTarget | undefined, storeId: string, maxKeys: number): BudgetStore {
     if (backend === "redis" && redis) return new RedisBudgetStore(this.redis.get(redis.url), `${redis.prefix}budget:${storeId}:`);
-    if (isClusterWorker()) return new ClusterBudgetStore({ kind: "budget", id: storeId, size: maxKeys });
+    if (workerInfo()) return new SharedBudgetStore({ kind: "budget", id: storeId, size: maxKeys });
     return memoryBudgetStore(storeId, maxKeys);
   }
 

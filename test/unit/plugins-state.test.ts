@@ -2,6 +2,7 @@
 // debits), the LRU cache with TTL, and the budget store's reserve/settle.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MemoryBudgetStore, MemoryCacheStore, MemoryRateLimiter } from "../../src/state/memory.js";
+import { createRateArena, SharedRateLimiter } from "../../src/state/shared-rate.js";
 import type { RateRule } from "../../src/state/types.js";
 
 const rpm = (n: number): RateRule => ({ intervalMs: 60_000 / n, toleranceMs: 60_000, limit: n });
@@ -10,10 +11,16 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe("MemoryRateLimiter (GCRA)", () => {
+// The same GCRA behaviour from the single-process limiter and the one worker threads share.
+const limiters: Array<[string, () => MemoryRateLimiter | SharedRateLimiter]> = [
+  ["MemoryRateLimiter", () => new MemoryRateLimiter()],
+  ["SharedRateLimiter", () => new SharedRateLimiter(createRateArena(1000), 7)],
+];
+
+describe.each(limiters)("%s (GCRA)", (_name, newLimiter) => {
   it("allows the burst, then one request per interval", () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const rl = new MemoryRateLimiter();
+    const rl = newLimiter();
     const rule = rpm(6); // one every 10 s, 6 at once
     const results = Array.from({ length: 7 }, () => rl.consume([{ key: "k", rule, cost: 1 }]));
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, true, true, true, false]);
@@ -28,7 +35,7 @@ describe("MemoryRateLimiter (GCRA)", () => {
 
   it("checks several limits all-or-nothing", () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const rl = new MemoryRateLimiter();
+    const rl = newLimiter();
     const tight = rpm(1);
     const loose = rpm(100);
     expect(rl.consume([{ key: "loose", rule: loose, cost: 1 }, { key: "tight", rule: tight, cost: 1 }]).allowed).toBe(true);
@@ -40,7 +47,7 @@ describe("MemoryRateLimiter (GCRA)", () => {
 
   it("token limits: a zero-cost check passes while capacity is left; debits may overdraw", () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const rl = new MemoryRateLimiter();
+    const rl = newLimiter();
     const tpm = rpm(100);
     expect(rl.consume([{ key: "t", rule: tpm, cost: 0 }]).allowed).toBe(true);
     rl.debit("t", tpm, 99);
@@ -51,6 +58,9 @@ describe("MemoryRateLimiter (GCRA)", () => {
     expect(r.retryAfterMs).toBeGreaterThan(29_000);
   });
 
+});
+
+describe("MemoryRateLimiter", () => {
   it("stays bounded", () => {
     const rl = new MemoryRateLimiter(10);
     for (let i = 0; i < 100; i++) rl.consume([{ key: `k${i}`, rule: rpm(1), cost: 1 }]);
