@@ -1,7 +1,7 @@
 // Which config file to use: --config, then GATEWAY_CONFIG, then ./config.yaml (or .yml/.json)
 // when present; none at all means the built-in default (every provider with a key in the env).
+// Kept free of the config schema: the worker supervisor imports it and stays small.
 import { existsSync } from "node:fs";
-import { defaultConfig, loadConfigFile, type LoadResult } from "../config/load.js";
 
 const CANDIDATES = ["config.yaml", "config.yml", "config.json"];
 
@@ -9,9 +9,4 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   if (flag) return flag;
   if (env.GATEWAY_CONFIG) return env.GATEWAY_CONFIG;
   return CANDIDATES.find((c) => existsSync(c));
-}
-
-export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  if (!path) return { ok: true, config: defaultConfig(), raw: {} };
-  return loadConfigFile(path, env);
 }

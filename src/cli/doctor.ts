@@ -2,7 +2,8 @@
 // reachable, stores reachable. Every check prints ok/fail with the reason; exit 1 if any failed.
 import { request } from "undici";
 import { buildProviders } from "../providers/registry.js";
-import { loadConfig, resolveConfigPath } from "./config-path.js";
+import { loadConfigOrDefault } from "../config/load.js";
+import { resolveConfigPath } from "./config-path.js";
 import { emit, green, red, table, type GlobalOptions } from "./output.js";
 
 export interface Check {
@@ -40,7 +41,7 @@ export type ExtraChecks = () => Promise<Check[]>;
 export async function doctor(opts: GlobalOptions & { config?: string }, extraChecks?: ExtraChecks): Promise<void> {
   const checks: Check[] = [];
   const path = resolveConfigPath(opts.config);
-  const loaded = loadConfig(path);
+  const loaded = loadConfigOrDefault(path);
   if (!loaded.ok) {
     checks.push({ check: "config", ok: false, detail: `${path}: ${loaded.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}` });
   } else {

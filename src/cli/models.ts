@@ -2,7 +2,8 @@
 // modalities, prices in USD per 1M tokens), with the config's `catalog:` overrides applied.
 // Offline: it reads the catalog shipped with the gateway, not a running gateway.
 import { buildCatalog, type CatalogEntry } from "../catalog/index.js";
-import { loadConfig, resolveConfigPath } from "./config-path.js";
+import { loadConfigOrDefault } from "../config/load.js";
+import { resolveConfigPath } from "./config-path.js";
 import { emit, table, type GlobalOptions } from "./output.js";
 
 export interface ModelsOptions {
@@ -16,7 +17,7 @@ function price(n: number | undefined): string | undefined {
 }
 
 export function models(g: GlobalOptions, opts: ModelsOptions): void {
-  const result = loadConfig(resolveConfigPath(opts.config));
+  const result = loadConfigOrDefault(resolveConfigPath(opts.config));
   if (!result.ok) {
     process.stderr.write(`config: ${result.issues.length} error(s)\n`);
     for (const issue of result.issues) process.stderr.write(`  ${issue.path}: ${issue.message}\n`);

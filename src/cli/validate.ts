@@ -1,6 +1,7 @@
 // `ferrogw validate`: prints every config problem with its path; exit 1 when there is one.
 import { buildProviders } from "../providers/registry.js";
-import { loadConfig, resolveConfigPath } from "./config-path.js";
+import { loadConfigOrDefault } from "../config/load.js";
+import { resolveConfigPath } from "./config-path.js";
 
 export function validate(opts: { config?: string }): void {
   const path = resolveConfigPath(opts.config);
@@ -9,7 +10,7 @@ export function validate(opts: { config?: string }): void {
     process.exitCode = 1;
     return;
   }
-  const result = loadConfig(path);
+  const result = loadConfigOrDefault(path);
   if (!result.ok) {
     process.stderr.write(`${path}: ${result.issues.length} error(s)\n`);
     for (const issue of result.issues) process.stderr.write(`  ${issue.path}: ${issue.message}\n`);

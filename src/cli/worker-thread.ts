@@ -1,7 +1,30 @@
-// Entry module of a gateway worker thread (started by src/server/workers/supervisor.ts).
-import { serveWorker } from "./serve.js";
-import { workerInfo } from "../server/workers/thread-info.js";
+// Entry module of a gateway worker thread (started by src/server/workers/supervisor.ts): serve on
+// the descriptor the supervisor gave, stop when it says so.
+import { parentPort, threadId } from "node:worker_threads";
+import { loadConfigOrDefault } from "../config/load.js";
+import { GatewayApp } from "../gateway/app.js";
+import { createLogger } from "../observability/logger.js";
+import { isStopMessage, workerInfo, type ListeningMessage } from "../server/workers/thread-info.js";
 
-const info = workerInfo();
-if (!info) throw new Error("worker-thread.js is started by the ferrogw supervisor");
-await serveWorker(info);
+const worker = workerInfo();
+const port = parentPort;
+if (!worker || !port) throw new Error("worker-thread.js is started by the ferrogw supervisor");
+
+const log = createLogger().child({ worker: threadId });
+const path = worker.options.config;
+// The supervisor validated this file a moment ago; an edit since then that breaks it stops here.
+const loaded = loadConfigOrDefault(path);
+if (!loaded.ok) throw new Error(`config: ${loaded.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+const app = await GatewayApp.create({ config: loaded.config, raw: loaded.raw, configPath: path, env: process.env, log });
+const addr = await app.listenOnDescriptor(worker.fd);
+port.postMessage({ ferrogw: "listening", address: addr.address, port: addr.port } satisfies ListeningMessage);
+port.on("message", (m: unknown) => {
+  if (!isStopMessage(m)) return;
+  app
+    .close()
+    .then(() => process.exit(0))
+    .catch((err: unknown) => {
+      log.error({ err }, "error during shutdown");
+      process.exit(1);
+    });
+});

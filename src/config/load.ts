@@ -81,3 +81,9 @@ export function defaultConfig(): GatewayConfig {
   if (!result.ok) throw new Error("built-in default config is invalid");
   return result.config;
 }
+
+/** The file at `path`, or the built-in default when there is none. */
+export function loadConfigOrDefault(path: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  if (!path) return { ok: true, config: defaultConfig(), raw: {} };
+  return loadConfigFile(path, env);
+}
