@@ -12,6 +12,7 @@ import type { UpstreamResponse } from "../upstream/send.js";
 import { createDecoder } from "../wire/decode.js";
 import { OpenAIStreamTranslator } from "../wire/openai/stream.js";
 import { completionToChunks } from "../plugins/stream-accumulator.js";
+import { PushBody } from "../upstream/push-body.js";
 
 /** Chunk-aware plugins (src/plugins): may change a chunk, drop it (false), or add some at the end. */
 export interface ChunkHooks {
@@ -49,50 +50,60 @@ export function completeEventsEnd(buf: Buffer): number {
 /**
  * Pipes an OpenAI-wire stream unchanged, keeping the tail to read usage from after the fact.
  * Only whole events are forwarded: a partial event is held until its end arrives, so if the
- * upstream dies mid-event the client never sees half an event before our error event.
+ * upstream dies mid-event the client never sees half an event before our error event. Chunks
+ * arrive by callback straight from the upstream parser and are written at once; when the client
+ * is slower than the upstream, upstream reads pause until the client's socket drains.
  */
-export async function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, usageNow = false): Promise<void> {
-  let started = false;
-  let tail: Buffer | undefined;
-  let prev: Buffer | undefined;
-  let pending: Buffer | undefined;
-  const forward = async (out: Buffer): Promise<void> => {
-    if (!started) {
+export function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, usageNow = false): Promise<void> {
+  const body = PushBody.from(upstream.body);
+  return new Promise((resolve, reject) => {
+    let started = false;
+    let tail: Buffer | undefined;
+    let prev: Buffer | undefined;
+    let pending: Buffer | undefined;
+    const start = (): void => {
+      started = true;
       ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
       startStream(res, ctx);
-      started = true;
-    }
-    prev = tail;
-    tail = out;
-    await write(res, ctx, out);
-  };
-  try {
-    for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-      const data = pending ? Buffer.concat([pending, chunk]) : chunk;
-      const cut = completeEventsEnd(data);
-      pending = cut === data.length ? undefined : data.subarray(cut);
-      if (cut > 0) await forward(cut === data.length ? data : data.subarray(0, cut));
-    }
-  } catch (err) {
-    if (!started) throw new StreamNotStartedError(err);
-    throw err;
-  }
-  // An upstream that ends without a final blank line still has its last bytes delivered.
-  if (pending) await forward(pending);
-  if (!started) {
-    ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
-    startStream(res, ctx);
-  }
-  res.end();
-  if (tail) {
-    const last = prev ? Buffer.concat([prev, tail]) : tail;
-    // Plugins settle budgets and log from the usage as soon as the stream ends.
-    if (usageNow) ctx.usage = usageFromTail(last.toString("utf8"));
-    else
-      setImmediate(() => {
-        ctx.usage = usageFromTail(last.toString("utf8"));
-      });
-  }
+    };
+    const forward = (out: Buffer): boolean => {
+      if (!started) start();
+      prev = tail;
+      tail = out;
+      return res.write(out);
+    };
+    const onDrain = (): void => body.resume();
+    res.on("drain", onDrain);
+    body.pipeTo({
+      data(chunk) {
+        const data = pending ? Buffer.concat([pending, chunk]) : chunk;
+        const cut = completeEventsEnd(data);
+        pending = cut === data.length ? undefined : data.subarray(cut);
+        return cut === 0 || forward(cut === data.length ? data : data.subarray(0, cut));
+      },
+      end() {
+        res.off("drain", onDrain);
+        // An upstream that ends without a final blank line still has its last bytes delivered.
+        if (pending) forward(pending);
+        if (!started) start();
+        res.end();
+        if (tail) {
+          const last = prev ? Buffer.concat([prev, tail]) : tail;
+          // Plugins settle budgets and log from the usage as soon as the stream ends.
+          if (usageNow) ctx.usage = usageFromTail(last.toString("utf8"));
+          else
+            setImmediate(() => {
+              ctx.usage = usageFromTail(last.toString("utf8"));
+            });
+        }
+        resolve();
+      },
+      error(err) {
+        res.off("drain", onDrain);
+        reject(started ? err : new StreamNotStartedError(err));
+      },
+    });
+  });
 }
 
 /** Finds the usage object in the last data line that has one. */

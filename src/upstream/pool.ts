@@ -9,6 +9,7 @@
 // ('drain'); everything else (HTTP/1.1, TLS, timeouts, aborts) is still undici's Client.
 import { Client, Dispatcher, errors, util } from "undici";
 import type { UpstreamBody, UpstreamReply } from "../providers/types.js";
+import { PushBody } from "./push-body.js";
 
 const CLIENT_OPTIONS: Client.Options = {
   pipelining: 1,
@@ -44,7 +45,8 @@ export class BufferedBody implements UpstreamBody {
   }
 }
 
-export interface BufferedRequest {
+/** One upstream request as the pool sends it. */
+export interface UpstreamCall {
   path: string;
   method: Dispatcher.HttpMethod;
   headers: Record<string, string>;
@@ -52,6 +54,14 @@ export interface BufferedRequest {
   signal: AbortSignal;
   headersTimeout: number;
   bodyTimeout: number;
+}
+
+/** What send() reports, in order: headers (return false to pause), data*, then complete or error. */
+interface CallEvents {
+  headers(status: number, headers: Record<string, string | string[] | undefined>, resume: () => void, abort: (err: Error) => void): boolean;
+  data(chunk: Buffer): boolean;
+  complete(): void;
+  error(err: Error): void;
 }
 
 /** Idle clients kept beyond this are closed when they come back (bounds memory after a burst). */
@@ -83,59 +93,97 @@ export class UpstreamPool extends Dispatcher {
    * Sends a request and resolves once the whole response is in: status, headers and a
    * BufferedBody. Errors are undici's (timeouts, aborts, socket errors), as with request().
    */
-  requestBuffered(req: BufferedRequest): Promise<UpstreamReply & { body: BufferedBody }> {
+  requestBuffered(req: UpstreamCall): Promise<UpstreamReply & { body: BufferedBody }> {
     return new Promise((resolve, reject) => {
-      const { signal } = req;
-      if (signal.aborted) {
-        reject(new errors.RequestAbortedError());
-        return;
-      }
-      let abortRequest: ((err: Error) => void) | undefined;
       let statusCode = 0;
       let headers: Record<string, string | string[] | undefined> = {};
       let first: Buffer | undefined;
       let chunks: Buffer[] | undefined;
       let size = 0;
-      let settled = false;
-      const onAbort = (): void => abortRequest?.(new errors.RequestAbortedError());
-      const finish = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        signal.removeEventListener("abort", onAbort);
-        return true;
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      const handler: Dispatcher.DispatchHandler = {
-        onConnect(abort: (err?: Error) => void): void {
-          abortRequest = abort;
-          if (signal.aborted) abort(new errors.RequestAbortedError());
-        },
-        onHeaders(status: number, rawHeaders: Buffer[]): boolean {
+      this.send(req, {
+        headers(status, parsed) {
           statusCode = status;
-          headers = util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>;
+          headers = parsed;
           return true;
         },
-        onData(chunk: Buffer): boolean {
+        data(chunk) {
           size += chunk.length;
           if (first === undefined) first = chunk;
           else (chunks ??= [first]).push(chunk);
           return true;
         },
-        onComplete(): void {
-          if (!finish()) return;
+        complete() {
           const bytes = first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks, size);
           resolve({ statusCode, headers, body: new BufferedBody(bytes) });
         },
-        onError(err: Error): void {
-          if (finish()) reject(err);
-        },
-      } as Dispatcher.DispatchHandler;
-      try {
-        this.dispatch({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: req.headersTimeout, bodyTimeout: req.bodyTimeout }, handler);
-      } catch (err) {
-        if (finish()) reject(err);
-      }
+        error: reject,
+      });
     });
+  }
+
+  /**
+   * Sends a request and resolves at the response head; the body then streams into a PushBody
+   * straight from undici's parser. Errors before the head reject; later ones reach the body.
+   */
+  requestStreaming(req: UpstreamCall): Promise<UpstreamReply & { body: PushBody }> {
+    return new Promise((resolve, reject) => {
+      const body = new PushBody();
+      let answered = false;
+      this.send(req, {
+        headers(status, parsed, resume, abort) {
+          answered = true;
+          body.bind(resume, abort);
+          resolve({ statusCode: status, headers: parsed, body });
+          return true;
+        },
+        data: (chunk) => body.push(chunk),
+        complete: () => body.complete(),
+        error(err) {
+          if (answered) body.fail(err);
+          else reject(err);
+        },
+      });
+    });
+  }
+
+  /** One request through dispatch, with the client's abort signal wired to undici's abort. */
+  private send(req: UpstreamCall, on: CallEvents): void {
+    const { signal } = req;
+    if (signal.aborted) {
+      on.error(new errors.RequestAbortedError());
+      return;
+    }
+    let abortRequest: ((err: Error) => void) | undefined;
+    let settled = false;
+    const onAbort = (): void => abortRequest?.(new errors.RequestAbortedError());
+    const finish = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      return true;
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(abort: (err?: Error) => void): void {
+        abortRequest = abort;
+        if (signal.aborted) abort(new errors.RequestAbortedError());
+      },
+      onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+        return on.headers(status, util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>, resume, (err) => abortRequest?.(err));
+      },
+      onData: (chunk: Buffer): boolean => on.data(chunk),
+      onComplete(): void {
+        if (finish()) on.complete();
+      },
+      onError(err: Error): void {
+        if (finish()) on.error(err);
+      },
+    } as Dispatcher.DispatchHandler;
+    try {
+      this.dispatch({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: req.headersTimeout, bodyTimeout: req.bodyTimeout }, handler);
+    } catch (err) {
+      if (finish()) on.error(err as Error);
+    }
   }
 
   private newClient(): Client {

@@ -42,7 +42,7 @@ async function sendOnce(provider: Provider, req: UpstreamRequest, signal: AbortS
     bodyTimeout: provider.timeoutMs,
   };
   try {
-    return await (buffered ? poolFor(origin).requestBuffered(opts) : poolFor(origin).request(opts));
+    return await (buffered ? poolFor(origin).requestBuffered(opts) : poolFor(origin).requestStreaming(opts));
   } catch (err) {
     throw transportError(provider.name, err);
   }
