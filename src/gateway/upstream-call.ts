@@ -14,7 +14,7 @@ export async function callUpstream(ctx: RequestContext, provider: Provider, req:
   const startNs = process.hrtime.bigint();
   let res: UpstreamResponse;
   try {
-    res = await sendUpstream(provider, req, ctx.abort.signal, buffered);
+    res = await sendUpstream(provider, req, ctx.abort, buffered);
   } catch (err) {
     ctx.upstreamNs += process.hrtime.bigint() - startNs;
     throw transportFailure(err instanceof GatewayError ? err : transportError(provider.name, err));

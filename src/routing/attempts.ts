@@ -8,6 +8,7 @@
 // refuse the same request the same way), the client going away, `request_timeout` elapsing, and a
 // stream failing after its first byte reached the client (a retry would send a second response).
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Cancellation } from "../server/cancellation.js";
 import type { RequestContext } from "../server/context.js";
 import { GatewayError } from "../server/errors.js";
 import { Outcome, REFUSED } from "./circuit-breaker.js";
@@ -42,8 +43,8 @@ const FAILURE_SAMPLE_MS = 1000;
 /** The abort reason used when request_timeout elapses, to tell it from a client disconnect. */
 const REQUEST_TIMEOUT = new Error("request_timeout");
 
-function fireDeadline(ac: AbortController): void {
-  ac.abort(REQUEST_TIMEOUT);
+function fireDeadline(cancel: Cancellation): void {
+  cancel.abort(REQUEST_TIMEOUT);
 }
 
 function requestTimeoutError(ms: number): GatewayError {
@@ -94,7 +95,7 @@ async function withDeadline<T>(ctx: RequestContext, plan: RoutePlan, attempt: (t
 }
 
 async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>, limit: number | undefined): Promise<T> {
-  const signal = ctx.abort.signal;
+  const signal = ctx.abort;
   let last: GatewayError | undefined;
   for (const target of plan.targets) {
     const policy = target.retry;
@@ -115,7 +116,7 @@ async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: T
       const startNs = process.hrtime.bigint();
       try {
         if (gate && !gate.tryEnter()) {
-          const waiting = gate.wait(signal);
+          const waiting = gate.wait(signal.signal);
           if (!waiting) throw shedError(target);
           await waiting;
         }
@@ -159,7 +160,7 @@ async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: T
         const wait = backoffMs(policy, i, retryAfterMs);
         // A wait the deadline will not outlast only delays the answer: give up on this target now.
         if (limit !== undefined && wait >= limit - elapsedMs(ctx.startNs)) break;
-        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+        if (wait > 0) await sleep(wait, undefined, { signal: signal.signal }).catch(() => undefined);
         continue;
       }
       break;

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Usage } from "../api/types.js";
 import { ANONYMOUS, type Identity } from "../auth/identity.js";
+import { Cancellation } from "./cancellation.js";
 
 export interface RequestContext {
   readonly id: string;
@@ -40,7 +41,7 @@ export interface RequestContext {
   usage: Usage | undefined;
   errorCode: string | undefined;
   /** Set when the client went away; everything in flight listens to it. */
-  readonly abort: AbortController;
+  readonly abort: Cancellation;
 }
 
 const ID_SAFE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,7 +71,7 @@ export function newContext(headers: IncomingHttpHeaders): RequestContext {
     status: 200,
     usage: undefined,
     errorCode: undefined,
-    abort: new AbortController(),
+    abort: new Cancellation(),
   };
 }
 

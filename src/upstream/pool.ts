@@ -9,6 +9,7 @@
 // ('drain'); everything else (HTTP/1.1, TLS, timeouts, aborts) is still undici's Client.
 import { Client, Dispatcher, errors, util } from "undici";
 import type { UpstreamBody, UpstreamReply } from "../providers/types.js";
+import type { CancelSignal } from "../server/cancellation.js";
 import { PushBody } from "./push-body.js";
 
 const CLIENT_OPTIONS: Client.Options = {
@@ -51,7 +52,8 @@ export interface UpstreamCall {
   method: Dispatcher.HttpMethod;
   headers: Record<string, string>;
   body: string | undefined;
-  signal: AbortSignal;
+  /** The client went away or the deadline passed: abort the request. */
+  cancel: CancelSignal;
   headersTimeout: number;
   bodyTimeout: number;
 }
@@ -148,8 +150,8 @@ export class UpstreamPool extends Dispatcher {
 
   /** One request through dispatch, with the client's abort signal wired to undici's abort. */
   private send(req: UpstreamCall, on: CallEvents): void {
-    const { signal } = req;
-    if (signal.aborted) {
+    const { cancel } = req;
+    if (cancel.aborted) {
       on.error(new errors.RequestAbortedError());
       return;
     }
@@ -159,14 +161,14 @@ export class UpstreamPool extends Dispatcher {
     const finish = (): boolean => {
       if (settled) return false;
       settled = true;
-      signal.removeEventListener("abort", onAbort);
+      cancel.offAbort(onAbort);
       return true;
     };
-    signal.addEventListener("abort", onAbort, { once: true });
+    cancel.onAbort(onAbort);
     const handler: Dispatcher.DispatchHandler = {
       onConnect(abort: (err?: Error) => void): void {
         abortRequest = abort;
-        if (signal.aborted) abort(new errors.RequestAbortedError());
+        if (cancel.aborted) abort(new errors.RequestAbortedError());
       },
       onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
         return on.headers(status, util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>, resume, (err) => abortRequest?.(err));

@@ -3,6 +3,7 @@
 import { errors as undiciErrors } from "undici";
 import { GatewayError } from "../server/errors.js";
 import type { Provider, UpstreamReply, UpstreamRequest } from "../providers/types.js";
+import type { CancelSignal, Cancellation } from "../server/cancellation.js";
 import { poolFor } from "./pool.js";
 
 /** undici's ResponseData satisfies it; multi-step exchanges (WireCodec.exchange) may build their own. */
@@ -12,20 +13,20 @@ export type UpstreamResponse = UpstreamReply;
  * `buffered`: the caller wants the whole body (a non-streaming call); the reply then arrives
  * complete, with a BufferedBody, through the pool's lighter dispatch path.
  */
-export async function sendUpstream(provider: Provider, req: UpstreamRequest, signal: AbortSignal, buffered = false): Promise<UpstreamResponse> {
+export async function sendUpstream(provider: Provider, req: UpstreamRequest, cancel: Cancellation, buffered = false): Promise<UpstreamResponse> {
   const exchange = provider.codec.exchange;
   if (exchange) {
     try {
-      const io = { send: (r: UpstreamRequest) => sendOnce(provider, r, signal), baseUrl: provider.baseUrl, timeoutMs: provider.timeoutMs, signal };
+      const io = { send: (r: UpstreamRequest) => sendOnce(provider, r, cancel), baseUrl: provider.baseUrl, timeoutMs: provider.timeoutMs, signal: cancel.signal };
       return await exchange.call(provider.codec, req, io);
     } catch (err) {
       throw transportError(provider.name, err);
     }
   }
-  return sendOnce(provider, req, signal, buffered);
+  return sendOnce(provider, req, cancel, buffered);
 }
 
-async function sendOnce(provider: Provider, req: UpstreamRequest, signal: AbortSignal, buffered = false): Promise<UpstreamResponse> {
+async function sendOnce(provider: Provider, req: UpstreamRequest, cancel: CancelSignal, buffered = false): Promise<UpstreamResponse> {
   const base = provider.baseUrl;
   const target = req.url ? new URL(req.url) : undefined;
   const origin = target ? target.origin : base.origin;
@@ -37,7 +38,7 @@ async function sendOnce(provider: Provider, req: UpstreamRequest, signal: AbortS
     method: req.method,
     headers,
     body: req.method === "GET" ? undefined : req.body,
-    signal,
+    cancel,
     headersTimeout: provider.timeoutMs,
     bodyTimeout: provider.timeoutMs,
   };

@@ -13,6 +13,7 @@ import { GoogleTokenSource, parseGoogleCredentials, type ServiceAccountKey } fro
 import { buildProviders } from "../../src/providers/registry.js";
 import type { Provider } from "../../src/providers/types.js";
 import { GatewayError } from "../../src/server/errors.js";
+import { Cancellation } from "../../src/server/cancellation.js";
 import { sendUpstream } from "../../src/upstream/send.js";
 import { tokenResponse } from "../mock-upstream/vertex.js";
 
@@ -76,7 +77,7 @@ function provider(env: NodeJS.ProcessEnv, name: string, raw: unknown = {}): Prov
 
 async function send(p: Provider, req: ChatRequest, model: string, stream = false): Promise<void> {
   const up = p.codec.chatRequest(req, { model, requestId: "r1" }, stream);
-  const res = await sendUpstream(p, up, AbortSignal.timeout(5000));
+  const res = await sendUpstream(p, up, new Cancellation());
   await res.body.text();
 }
 
