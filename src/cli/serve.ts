@@ -7,6 +7,7 @@ import { Worker } from "node:worker_threads";
 import { watchFile } from "../config/watch.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { reloadFileMessage } from "../server/broadcast.js";
+import { applyHeapGrowth, resolveHeapGrowth } from "../server/heap.js";
 import { resolveWorkers, startSupervisor } from "../server/workers/supervisor.js";
 import { resolveConfigPath } from "./config-path.js";
 import type { PreflightReply, PreflightRequest } from "./preflight-thread.js";
@@ -16,6 +17,7 @@ export interface ServeOptions {
   port?: string;
   host?: string;
   workers?: string;
+  heapGrowth?: string;
 }
 
 /** Start-up checks in a short-lived thread; resolves with what to log once listening, or undefined. */
@@ -34,6 +36,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   let workers: number;
   try {
     workers = resolveWorkers(opts.workers);
+    applyHeapGrowth(resolveHeapGrowth(opts.heapGrowth));
   } catch (err) {
     log.error((err as Error).message);
     process.exitCode = 1;
