@@ -342,8 +342,8 @@ try {
       results.overhead.push({ name: "bare", plugins: false, workers: cfg.workers, available: true, ...bare });
       log(`  bare, --workers ${cfg.workers}:    p50 ${bare.overhead_us.p50} µs  p99 ${bare.overhead_us.p99} µs  (${bare.requests} requests, ${bare.errors} errors)`);
       await stopProcess(gw.proc);
-      // With several workers, state the plugins share (rate-limit buckets) is one IPC round trip
-      // to the primary away; one worker shows the in-process cost without it.
+      // The plugin row at the benchmarked worker count and at one worker: the rate-limit buckets
+      // are shared memory between worker threads, so the two should be alike.
       const counts = cfg.workers > 1 ? [cfg.workers, 1] : [1];
       if (cfg.workers > 1) results.overhead.push(await overheadRow(mock, false, 1));
       for (const w of counts) results.overhead.push(await overheadRow(mock, true, w));
@@ -408,7 +408,7 @@ async function profileRun(mock) {
     }
     await stopProcess(gw.proc, 20_000);
     const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(dir, f));
-    // The cluster primary only forwards signals; the workers' profiles are the interesting ones.
+    // One profile per thread: the supervisor's is nearly idle, the workers' are the interesting ones.
     const s = summarise(files);
     log(formatSummary(s, 25));
     const keep = join(resultsDir, `${stamp}-${kind}`);
