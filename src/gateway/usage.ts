@@ -1,11 +1,50 @@
-// Usage read from a forwarded OpenAI-wire body, off the request path.
+// Usage read from a forwarded OpenAI-wire body, off the request path. Only the `usage` object is
+// parsed: it is a few dozen bytes at the end of the body, and parsing the whole completion (the
+// answer text included) just to read it was 1.8% of the gateway's CPU at 1000 connections.
 import type { Usage } from "../api/types.js";
 
-export function usageFromBody(buf: Buffer): Usage | undefined {
+const KEY = Buffer.from('"usage"');
+const BACKSLASH = 0x5c;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const QUOTE = 0x22;
+
+/** The object that starts at `from` (a '{'), as a slice; undefined when it does not end. */
+function objectAt(buf: Buffer, from: number): Buffer | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN) depth++;
+    else if (c === CLOSE && --depth === 0) return buf.subarray(from, i + 1);
+  }
+  return undefined;
+}
+
+function parseWhole(buf: Buffer): Usage | undefined {
   try {
-    const parsed = JSON.parse(buf.toString("utf8")) as { usage?: Usage };
-    return parsed.usage;
+    return (JSON.parse(buf.toString("utf8")) as { usage?: Usage }).usage ?? undefined;
   } catch {
     return undefined;
+  }
+}
+
+export function usageFromBody(buf: Buffer): Usage | undefined {
+  const at = buf.lastIndexOf(KEY);
+  // No usage key, or one that may sit inside a string (an escaped quote before it): parse it all.
+  if (at <= 0 || buf[at - 1] === BACKSLASH) return parseWhole(buf);
+  let i = at + KEY.length;
+  while (i < buf.length && buf[i] !== OPEN && buf[i] !== 0x6e /* null */) i++;
+  if (buf[i] !== OPEN) return parseWhole(buf);
+  const slice = objectAt(buf, i);
+  if (!slice) return parseWhole(buf);
+  try {
+    return JSON.parse(slice.toString("utf8")) as Usage;
+  } catch {
+    return parseWhole(buf);
   }
 }

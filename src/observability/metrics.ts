@@ -5,6 +5,16 @@ import { pluginRegistry } from "../plugins/metrics.js";
 import type { RequestContext } from "../server/context.js";
 import { poolStats } from "../upstream/pool.js";
 
+interface RequestSeries {
+  requests: { inc(): void };
+  duration: { observe(v: number): void };
+  attempts: { inc(n: number): void };
+  input: { inc(n: number): void };
+  output: { inc(n: number): void };
+}
+
+const MAX_CACHED_SERIES = 10_000;
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({
@@ -62,18 +72,43 @@ export class Metrics {
     });
   }
 
+  /**
+   * The series one kind of request updates, looked up once per label combination: prom-client
+   * hashes a label object on every inc/observe, which cost more than the rest of recording.
+   */
+  private readonly series = new Map<string, RequestSeries>();
+
+  private seriesFor(provider: string, model: string, status: number, stream: boolean): RequestSeries {
+    const key = `${provider}\u0000${model}\u0000${status}\u0000${stream ? 1 : 0}`;
+    let s = this.series.get(key);
+    if (!s) {
+      // Bounded: model names come from clients; past the bound prom-client's own path is used.
+      if (this.series.size >= MAX_CACHED_SERIES) this.series.clear();
+      s = {
+        requests: this.requests.labels(provider, model, String(status), stream ? "true" : "false"),
+        duration: this.duration.labels(provider),
+        attempts: this.attempts.labels(provider),
+        input: this.tokens.labels(provider, model, "input"),
+        output: this.tokens.labels(provider, model, "output"),
+      };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
   record(ctx: RequestContext): void {
     if (ctx.model === undefined) return; // not a model request (health, admin, 404s)
     const provider = ctx.cacheHit ? "cache" : (ctx.provider ?? "none");
     const totalNs = Number(process.hrtime.bigint() - ctx.startNs);
-    this.requests.inc({ provider, model: ctx.model, status: String(ctx.status), stream: ctx.stream ? "true" : "false" });
-    this.duration.observe({ provider }, totalNs / 1e9);
+    const s = this.seriesFor(provider, ctx.model, ctx.status, ctx.stream);
+    s.requests.inc();
+    s.duration.observe(totalNs / 1e9);
     if (ctx.overheadNs > 0n) this.overhead.observe(Number(ctx.overheadNs) / 1e9);
-    if (ctx.attempts > 0) this.attempts.inc({ provider }, ctx.attempts);
+    if (ctx.attempts > 0) s.attempts.inc(ctx.attempts);
     const u = ctx.usage;
     if (u) {
-      this.tokens.inc({ provider, model: ctx.model, direction: "input" }, u.prompt_tokens);
-      this.tokens.inc({ provider, model: ctx.model, direction: "output" }, u.completion_tokens);
+      s.input.inc(u.prompt_tokens);
+      s.output.inc(u.completion_tokens);
     }
   }
 

@@ -26,12 +26,44 @@ export async function sendUpstream(provider: Provider, req: UpstreamRequest, can
   return sendOnce(provider, req, cancel, buffered);
 }
 
+/** A provider's base URL taken apart once: URL getters build new strings on every call. */
+interface Endpoint {
+  origin: string;
+  /** The base path, "" for "/". */
+  prefix: string;
+}
+const endpoints = new WeakMap<URL, Endpoint>();
+
+function endpointOf(base: URL): Endpoint {
+  let e = endpoints.get(base);
+  if (!e) {
+    e = { origin: base.origin, prefix: base.pathname === "/" ? "" : base.pathname };
+    endpoints.set(base, e);
+  }
+  return e;
+}
+
+/**
+ * provider.headers + req.headers. Codecs send the same frozen header object on every request
+ * (OpenAI's {content-type}), so that merge is made once per provider and reused.
+ */
+const mergedHeaders = new WeakMap<object, WeakMap<object, Record<string, string>>>();
+
+function headersFor(provider: Provider, req: UpstreamRequest): Record<string, string> {
+  if (!Object.isFrozen(req.headers)) return { ...provider.headers, ...req.headers };
+  let byRequest = mergedHeaders.get(provider.headers);
+  if (!byRequest) mergedHeaders.set(provider.headers, (byRequest = new WeakMap()));
+  let merged = byRequest.get(req.headers);
+  if (!merged) byRequest.set(req.headers, (merged = Object.freeze({ ...provider.headers, ...req.headers })));
+  return merged;
+}
+
 async function sendOnce(provider: Provider, req: UpstreamRequest, cancel: CancelSignal, buffered = false): Promise<UpstreamResponse> {
-  const base = provider.baseUrl;
   const target = req.url ? new URL(req.url) : undefined;
-  const origin = target ? target.origin : base.origin;
-  const path = target ? target.pathname + target.search : base.pathname === "/" ? req.path : base.pathname + req.path;
-  let headers: Record<string, string> = { ...provider.headers, ...req.headers };
+  const base = target ? undefined : endpointOf(provider.baseUrl);
+  const origin = target ? target.origin : (base as Endpoint).origin;
+  const path = target ? target.pathname + target.search : (base as Endpoint).prefix + req.path;
+  let headers = headersFor(provider, req);
   if (provider.authorize) headers = { ...headers, ...(await provider.authorize(req, new URL(path, origin))) };
   const opts = {
     path,

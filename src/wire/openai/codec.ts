@@ -16,7 +16,8 @@ export interface OpenAIQuirks {
   embeddingsPath?: string;
 }
 
-const JSON_HEADERS: Readonly<Record<string, string>> = { "content-type": "application/json" };
+// Frozen: the sender caches its merge with the provider's headers (src/upstream/send.ts).
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "content-type": "application/json" });
 
 export function createOpenAICodec(quirks: OpenAIQuirks = {}): WireCodec {
   const drop = quirks.drop ?? [];
