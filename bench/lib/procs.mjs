@@ -142,7 +142,7 @@ export function treePids(root) {
   return out;
 }
 
-function cpuMicros(pid, withReapedChildren = false) {
+export function cpuMicros(pid, withReapedChildren = false) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -155,7 +155,7 @@ function cpuMicros(pid, withReapedChildren = false) {
   }
 }
 
-function rssKb(pid) {
+export function rssKb(pid) {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) : 0;

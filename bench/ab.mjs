@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// A/B of two gateway builds (or one build with two settings) in one run: both gateways run side by
+// side against one mock and take turns (A B, B A, A B, ...) under the same load, so machine noise
+// falls on both alike. Per round: rate, p99 and the gateway's CPU per request (or per stream)
+// from /proc; at the end the median CPU, every rate, and each gateway's peak RSS.
+//
+//   node bench/ab.mjs --a /path/to/old/dist --b dist --kind unary --connections 1000 --rounds 6
+//   node bench/ab.mjs --a dist --b dist --b-env FERROGW_HEAP_GROWTH=0 --kind stream
+//
+// --kind unary (wrk), stream (bench/stream-load.mjs) or overhead (X-Gateway-Overhead-Ms p50 as
+// the rate column). Build an older commit with: git worktree add /tmp/old <rev> && cd /tmp/old &&
+// ln -s "$PWD/../<repo>/node_modules" node_modules && npx tsc -p tsconfig.build.json
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { clearInterval, setInterval } from "node:timers";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { request } from "undici";
+import { cpuMicros, freePort, rssKb } from "./lib/procs.mjs";
+
+const run = promisify(execFile);
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    a: { type: "string" },
+    b: { type: "string" },
+    "a-env": { type: "string", multiple: true, default: [] },
+    "b-env": { type: "string", multiple: true, default: [] },
+    kind: { type: "string", default: "unary" },
+    connections: { type: "string", default: "1000" },
+    rounds: { type: "string", default: "4" },
+    duration: { type: "string", default: "6" },
+    workers: { type: "string", default: "2" },
+  },
+});
+if (!opt.a || !opt.b) {
+  process.stderr.write("usage: node bench/ab.mjs --a DIST --b DIST [--kind unary|stream|overhead] [--connections N] [--rounds R] [--duration S] [--workers W] [--a-env K=V] [--b-env K=V]\n");
+  process.exit(2);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "ferrogw-ab-"));
+const mockPort = await freePort();
+const mock = spawn(process.execPath, [join(BENCH, "..", "dist-bench", "bench", "mock-main.js"), "--port", String(mockPort), "--latency", "60", "--chunks", "20", "--chunk-delay", "5", "--mode", "lean"], { stdio: "ignore" });
+const config = join(tmp, "gateway.yaml");
+writeFileSync(config, `strategy: { mode: single }\ntargets: [{ virtual_key: openai }]\nproviders:\n  openai:\n    base_url: http://127.0.0.1:${mockPort}/v1\n    api_key: sk-bench-not-a-real-key-0000\n`);
+
+
+async function startGateway(name, dist, envPairs) {
+  const port = await freePort();
+  const env = { ...process.env, LOG_LEVEL: "warn", ...Object.fromEntries(envPairs.map((kv) => kv.split("=", 2))) };
+  const proc = spawn(process.execPath, [join(resolve(dist), "cli", "main.js"), "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", "--workers", opt.workers], { stdio: "ignore", env, cwd: mkdtempSync(join(tmp, `${name}-`)) });
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await request(`http://127.0.0.1:${port}/health`);
+      await res.body.dump();
+      if (res.statusCode === 200) return { name, proc, port, rounds: [], peakKb: 0 };
+    } catch {
+      // not yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`gateway ${name} did not start`);
+}
+
+async function load(port) {
+  const url = `http://127.0.0.1:${port}`;
+  if (opt.kind === "overhead") {
+    const { stdout } = await run(process.execPath, [join(BENCH, "overhead-load.mjs"), "--url", url, "--connections", opt.connections, "--duration", opt.duration]);
+    const j = JSON.parse(stdout.split("BENCH_JSON ")[1]);
+    return { n: j.requests, rate: j.overhead_us.p50, p99: j.overhead_us.p99 };
+  }
+  if (opt.kind === "stream") {
+    const { stdout } = await run(process.execPath, [join(BENCH, "stream-load.mjs"), "--url", url, "--connections", opt.connections, "--duration", opt.duration, "--warmup", "1"], { maxBuffer: 1 << 24 });
+    const j = JSON.parse(stdout.split("BENCH_JSON ")[1]);
+    return { n: j.ok, rate: j.streams_per_s, p99: j.total_ms.p99 };
+  }
+  const { stdout } = await run("wrk", ["-t2", `-c${opt.connections}`, `-d${opt.duration}s`, "--timeout", "10s", "--latency", "-s", join(BENCH, "wrk-chat.lua"), `${url}/v1/chat/completions`]);
+  return { n: Number(/(\d+) requests in/.exec(stdout)?.[1]), rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]), p99: /99%\s+(\S+)/.exec(stdout)?.[1] };
+}
+
+const gws = [await startGateway("A", opt.a, opt["a-env"]), await startGateway("B", opt.b, opt["b-env"])];
+const sampler = setInterval(() => {
+  for (const g of gws) g.peakKb = Math.max(g.peakKb, rssKb(g.proc.pid));
+}, 200);
+try {
+  await sleep(500);
+  for (let r = 0; r < Number(opt.rounds); r++) {
+    for (const g of r % 2 === 0 ? gws : [...gws].reverse()) {
+      const c0 = cpuMicros(g.proc.pid);
+      const x = await load(g.port);
+      const cpu = Math.round((cpuMicros(g.proc.pid) - c0) / Math.max(1, x.n));
+      g.rounds.push({ ...x, cpu });
+      process.stdout.write(`${g.name} round ${r + 1}: rate ${x.rate}  p99 ${x.p99}  cpu ${cpu} µs/${opt.kind === "stream" ? "stream" : "request"}\n`);
+    }
+  }
+  for (const g of gws) {
+    const cpus = g.rounds.map((x) => x.cpu).sort((p, q) => p - q);
+    process.stdout.write(`${g.name}: median cpu ${cpus[Math.floor(cpus.length / 2)]} µs, rates ${g.rounds.map((x) => x.rate).join(" ")}, peak RSS ${Math.round(g.peakKb / 1024)} MB\n`);
+  }
+} finally {
+  clearInterval(sampler);
+  for (const p of [...gws.map((g) => g.proc), mock]) p.kill("SIGTERM");
+}
