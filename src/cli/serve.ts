@@ -42,6 +42,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  if (workers > 1 && process.platform === "win32") {
+    // Worker threads share the port through socket descriptors, which Windows does not have.
+    log.warn({ workers }, "several workers need a Unix-like system; serving with one");
+    workers = 1;
+  }
   const path = resolveConfigPath(opts.config);
   const port = Number(opts.port ?? process.env.PORT ?? 8080);
   const host = opts.host ?? process.env.HOST ?? "0.0.0.0";

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { pluginRegistry } from "../plugins/metrics.js";
 import type { RequestContext } from "../server/context.js";
 import { poolStats } from "../upstream/pool.js";
+import { gatewayMetrics, shareWorkerMetrics } from "./worker-metrics.js";
 
 interface RequestSeries {
   requests: { inc(): void };
@@ -51,6 +52,7 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "ferrogw_process_" });
+    shareWorkerMetrics(() => this.snapshot());
     const registry = this.registry;
     new Gauge({
       name: "ferrogw_upstream_pool_queued",
@@ -112,8 +114,19 @@ export class Metrics {
     }
   }
 
-  /** Gateway metrics followed by the plugins' own (cache hits, rejections, hook failures). */
+  /** This worker's metrics as data: the gateway's and the plugins' registries. */
+  async snapshot(): Promise<Awaited<ReturnType<Registry["getMetricsAsJSON"]>>> {
+    const [core, plugins] = await Promise.all([this.registry.getMetricsAsJSON(), pluginRegistry.getMetricsAsJSON()]);
+    return [...core, ...plugins];
+  }
+
+  /**
+   * Gateway metrics followed by the plugins' own (cache hits, rejections, hook failures); with
+   * several worker threads, summed over all of them.
+   */
   async render(): Promise<{ contentType: string; body: string }> {
+    const all = await gatewayMetrics(await this.snapshot());
+    if (all !== undefined) return { contentType: this.registry.contentType, body: all };
     const [core, plugins] = await Promise.all([this.registry.metrics(), pluginRegistry.metrics()]);
     return { contentType: this.registry.contentType, body: `${core}\n${plugins}` };
   }

@@ -73,6 +73,17 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
       const statuses = await Promise.all(Array.from({ length: 12 }, () => post()));
       expect(statuses.filter((s) => s === 200)).toHaveLength(3);
       expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+
+      // /metrics counts the whole gateway, whichever worker answers the scrape.
+      for (let i = 0; i < 4; i++) {
+        const agent = new Agent();
+        const res = await request(`http://127.0.0.1:${port}/metrics`, { dispatcher: agent });
+        const text = await res.body.text();
+        await agent.close();
+        expect(text).toMatch(/ferrogw_requests_total\{provider="none",model="gpt-4o-mini",status="429",stream="false"\} 9\n/);
+        expect(text).toMatch(/ferrogw_requests_total\{provider="openai",model="gpt-4o-mini",status="200",stream="false"\} 3\n/);
+        expect(text.match(/^ferrogw_process_process_start_time_seconds /gm)).toHaveLength(1);
+      }
       child.kill("SIGTERM");
       expect(await slow).toBe(200);
     } finally {

@@ -74,7 +74,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
 
   const start = async (): Promise<void> => {
     const fd = await listener.newDescriptor();
-    const info: WorkerInfo = { ferrogw: "worker", fd, rateArena, options: opts.options };
+    const info: WorkerInfo = { ferrogw: "worker", fd, rateArena, workers, options: opts.options };
     const w = new Worker(opts.workerUrl, { workerData: info });
     const id = w.threadId;
     running.set(id, w);

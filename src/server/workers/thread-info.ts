@@ -8,6 +8,8 @@ export interface WorkerInfo {
   fd: number;
   /** Rate-limit buckets shared by every worker (src/state/shared-rate.ts). */
   rateArena: SharedArrayBuffer;
+  /** How many workers the gateway runs (this one included). */
+  workers: number;
   /** Whatever the command line gave the supervisor (config path and so on). */
   options: Record<string, string | undefined>;
 }
