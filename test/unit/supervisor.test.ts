@@ -6,14 +6,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Agent, request } from "undici";
 import { startSupervisor } from "../../src/server/workers/supervisor.js";
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../helpers/until.js";
 
 describe("worker-thread supervisor", () => {
   it("shares one port across threads, replaces a crashed thread and stops cleanly", { timeout: 60_000 }, async () => {
