@@ -3,12 +3,35 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { request as httpRequest } from "node:http";
 
 const SECRET = "sk-upstream-secret-abcdef123456";
 
 async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { error?: { message: string; type: string; code: string; param: string | null } } }> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
   return { status: res.status, json: (await res.json()) as { error?: { message: string; type: string; code: string; param: string | null } } };
+}
+
+/** A chunked POST (no content-length) sent in pieces with pauses between them. */
+function postInPieces(url: string, pieces: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", (e: NodeJS.ErrnoException) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)));
+    let i = 0;
+    const next = (): void => {
+      if (i === pieces.length) {
+        req.end();
+        return;
+      }
+      req.write(pieces[i++]);
+      setTimeout(next, 20);
+    };
+    next();
+  });
 }
 
 describe("error handling", () => {
@@ -53,6 +76,23 @@ describe("error handling", () => {
     const r = await post(`${gw.url}/v1/chat/completions`, big);
     expect(r.status).toBe(413);
     expect(r.json.error?.code).toBe("request_too_large");
+  });
+
+  it("reads a body that arrives in pieces, and refuses one that grows past the limit without a length", async () => {
+    const whole = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "in pieces" }] });
+    const ok = await postInPieces(`${gw.url}/v1/chat/completions`, [whole.slice(0, 10), whole.slice(10, 30), whole.slice(30)]);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toMatchObject({ object: "chat.completion" });
+    const huge = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "y".repeat(6000) }] });
+    const refused = await postInPieces(`${gw.url}/v1/chat/completions`, [huge.slice(0, 3000), huge.slice(3000)]);
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: "request_too_large" } });
+  });
+
+  it("answers 400 for an empty body", async () => {
+    const r = await post(`${gw.url}/v1/chat/completions`, "");
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ code: "invalid_json" });
   });
 
   it("maps a provider auth failure to 502 without leaking the key", async () => {
