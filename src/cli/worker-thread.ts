@@ -11,20 +11,30 @@ const port = parentPort;
 if (!worker || !port) throw new Error("worker-thread.js is started by the ferrogw supervisor");
 
 const log = createLogger().child({ worker: threadId });
-const path = worker.options.config;
-// The supervisor validated this file a moment ago; an edit since then that breaks it stops here.
-const loaded = loadConfigOrDefault(path);
-if (!loaded.ok) throw new Error(`config: ${loaded.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
-const app = await GatewayApp.create({ config: loaded.config, raw: loaded.raw, configPath: path, env: process.env, log });
-const addr = await app.listenOnDescriptor(worker.fd);
-port.postMessage({ ferrogw: "listening", address: addr.address, port: addr.port } satisfies ListeningMessage);
-port.on("message", (m: unknown) => {
-  if (!isStopMessage(m)) return;
-  app
+/** A stop can arrive while the app is still starting; it is carried out once the app is up. */
+const state: { app: GatewayApp | undefined; stopping: boolean } = { app: undefined, stopping: false };
+const stop = (): void => {
+  if (!state.app) return;
+  state.app
     .close()
     .then(() => process.exit(0))
     .catch((err: unknown) => {
       log.error({ err }, "error during shutdown");
       process.exit(1);
     });
+};
+port.on("message", (m: unknown) => {
+  if (!isStopMessage(m) || state.stopping) return;
+  state.stopping = true;
+  stop();
 });
+
+const path = worker.options.config;
+// The supervisor validated this file a moment ago; an edit since then that breaks it stops here.
+const loaded = loadConfigOrDefault(path);
+if (!loaded.ok) throw new Error(`config: ${loaded.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+const app = await GatewayApp.create({ config: loaded.config, raw: loaded.raw, configPath: path, env: process.env, log });
+state.app = app;
+const addr = await app.listenOnDescriptor(worker.fd);
+port.postMessage({ ferrogw: "listening", address: addr.address, port: addr.port } satisfies ListeningMessage);
+if (state.stopping) stop();

@@ -83,7 +83,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       if (!isListeningMessage(m)) return;
       everListened.add(id);
       listening++;
-      if (listening === workers && !announced) {
+      if (listening === workers && !announced && !stopping) {
         announced = true;
         log.info({ ...opts.listeningInfo, host: listener.address, port: listener.port, workers }, "ferrogw listening");
       }
