@@ -16,7 +16,8 @@ const ECHO_HANDLES = "process.on('message',(m,h)=>process.send(m,h));process.on(
 
 function duplicate(handle: RawHandle, count: number): Promise<RawHandle[]> {
   return new Promise((resolve, reject) => {
-    const helper = spawn(process.execPath, ["-e", ECHO_HANDLES], { stdio: ["ignore", "ignore", "inherit", "ipc"], env: {} });
+    // NODE_OPTIONS cleared: a profiler or preload meant for the gateway has no business here.
+    const helper = spawn(process.execPath, ["-e", ECHO_HANDLES], { stdio: ["ignore", "ignore", "inherit", "ipc"], env: { ...process.env, NODE_OPTIONS: "" } });
     const out: RawHandle[] = [];
     helper.once("error", reject);
     helper.once("exit", (code) => {
@@ -36,8 +37,8 @@ function duplicate(handle: RawHandle, count: number): Promise<RawHandle[]> {
 export interface SharedListener {
   readonly port: number;
   readonly address: string;
-  /** A new descriptor of the listening socket, for one worker thread to own and close. */
-  newDescriptor(): Promise<number>;
+  /** New descriptors of the listening socket, one for each worker thread to own and close. */
+  newDescriptors(count: number): Promise<number[]>;
 }
 
 export async function openSharedListener(port: number, host: string, backlog: number): Promise<SharedListener> {
@@ -60,10 +61,6 @@ export async function openSharedListener(port: number, host: string, backlog: nu
   return {
     port: addr.port,
     address: addr.address,
-    newDescriptor: async () => {
-      const [copy] = await duplicate(master, 1);
-      if (!copy) throw new Error("could not duplicate the listening socket");
-      return copy.fd;
-    },
+    newDescriptors: async (count) => (await duplicate(master, count)).map((copy) => copy.fd),
   };
 }

@@ -72,8 +72,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     if (stopping && running.size === 0) resolveExit(exitCode);
   };
 
-  const start = async (): Promise<void> => {
-    const fd = await listener.newDescriptor();
+  const start = (fd: number): void => {
     const info: WorkerInfo = { ferrogw: "worker", fd, rateArena, workers, options: opts.options };
     const w = new Worker(opts.workerUrl, { workerData: info });
     const id = w.threadId;
@@ -109,7 +108,13 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       const delay = Math.min(30_000, 100 * 2 ** (crashes.length - 1));
       log.error({ worker: id, code, restart_in_ms: delay }, "worker exited unexpectedly; starting a replacement");
       setTimeout(() => {
-        if (!stopping) start().catch((err: unknown) => log.error({ err: (err as Error).message }, "could not start a replacement worker"));
+        if (stopping) return;
+        listener.newDescriptors(1).then(
+          ([fd]) => {
+            if (!stopping) start(fd as number);
+          },
+          (err: unknown) => log.error({ err: (err as Error).message }, "could not start a replacement worker"),
+        );
       }, delay);
     });
   };
@@ -127,7 +132,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     finishIfDone();
   };
 
-  for (let i = 0; i < workers; i++) await start();
+  for (const fd of await listener.newDescriptors(workers)) start(fd);
   return {
     exited,
     stop,
