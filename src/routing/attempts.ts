@@ -95,14 +95,14 @@ async function withDeadline<T>(ctx: RequestContext, plan: RoutePlan, attempt: (t
 }
 
 async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>, limit: number | undefined): Promise<T> {
-  const signal = ctx.abort;
+  const cancel = ctx.abort;
   let last: GatewayError | undefined;
   for (const target of plan.targets) {
     const policy = target.retry;
     const breaker = target.breaker;
     const gate = target.gate;
     for (let i = 1; i <= policy.attempts; i++) {
-      if (signal.aborted) throw signal.reason === REQUEST_TIMEOUT ? requestTimeoutError(limit ?? 0) : clientGone();
+      if (cancel.aborted) throw cancel.reason === REQUEST_TIMEOUT ? requestTimeoutError(limit ?? 0) : clientGone();
       const gen = breaker ? breaker.acquire(Date.now()) : 0;
       if (gen === REFUSED) {
         // Opened since the plan was made (or its probes are taken): pass over it like the strategy would.
@@ -116,7 +116,7 @@ async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: T
       const startNs = process.hrtime.bigint();
       try {
         if (gate && !gate.tryEnter()) {
-          const waiting = gate.wait(signal.signal);
+          const waiting = gate.wait(cancel.signal);
           if (!waiting) throw shedError(target);
           await waiting;
         }
@@ -131,14 +131,14 @@ async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: T
         return out;
       } catch (err) {
         const now = Date.now();
-        if (signal.aborted && signal.reason === REQUEST_TIMEOUT) {
+        if (cancel.aborted && cancel.reason === REQUEST_TIMEOUT) {
           // Our own deadline elapsed while this target was working on it: that counts against it.
           breaker?.record(gen, held ? Outcome.Failure : Outcome.Neutral, now);
           throw requestTimeoutError(limit ?? 0);
         }
         if (!(err instanceof AttemptError)) {
           breaker?.record(gen, Outcome.Neutral, now);
-          if (signal.aborted) throw clientGone();
+          if (cancel.aborted) throw clientGone();
           throw err;
         }
         failure = err.failure;
@@ -154,13 +154,13 @@ async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: T
 
       const { error, upstreamStatus, retryAfterMs } = failure;
       last = error;
-      if (failure.final || error.status === 499 || signal.aborted) throw error;
+      if (failure.final || error.status === 499 || cancel.aborted) throw error;
       if (CLIENT_ERRORS_FINAL.has(upstreamStatus)) throw error;
       if (i < policy.attempts && isRetryableStatus(policy, upstreamStatus)) {
         const wait = backoffMs(policy, i, retryAfterMs);
         // A wait the deadline will not outlast only delays the answer: give up on this target now.
         if (limit !== undefined && wait >= limit - elapsedMs(ctx.startNs)) break;
-        if (wait > 0) await sleep(wait, undefined, { signal: signal.signal }).catch(() => undefined);
+        if (wait > 0) await sleep(wait, undefined, { signal: cancel.signal }).catch(() => undefined);
         continue;
       }
       break;
