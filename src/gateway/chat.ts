@@ -1,5 +1,5 @@
 // POST /v1/chat/completions: validate, plan, then attempt targets until one answers.
-import type { ServerResponse } from "node:http";
+import type { HttpResponse } from "../server/response.js";
 import type { ChatCompletion, ChatRequest } from "../api/types.js";
 import { validateChat } from "../api/validate.js";
 import type { PluginContext } from "../plugins/types.js";
@@ -15,7 +15,7 @@ import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js"
 import { transportFailure } from "./upstream-error.js";
 import { usageFromBody } from "./usage.js";
 
-export async function chatCompletions(rt: Runtime, ctx: RequestContext, body: unknown, res: ServerResponse): Promise<void> {
+export async function chatCompletions(rt: Runtime, ctx: RequestContext, body: unknown, res: HttpResponse): Promise<void> {
   let req = validateChat(body);
   const stream = req.stream === true;
   ctx.stream = stream;
@@ -52,7 +52,7 @@ export async function chatCompletions(rt: Runtime, ctx: RequestContext, body: un
 }
 
 /** Plugins: a response-cache hit, sent without calling a provider (as a stream when asked). */
-function serveCached(ctx: RequestContext, pc: PluginContext, stream: boolean, res: ServerResponse): void {
+function serveCached(ctx: RequestContext, pc: PluginContext, stream: boolean, res: HttpResponse): void {
   const completion = pc.cached as ChatCompletion;
   ctx.cacheHit = true;
   if (stream) writeCachedStream(res, ctx, completion, pc.req.stream_options?.include_usage === true, pc.wantsChunks() ? pc : undefined);
@@ -64,7 +64,7 @@ function serveCached(ctx: RequestContext, pc: PluginContext, stream: boolean, re
 }
 
 /** Plugins: output hooks may change the completion before it is sent; after_response sees it. */
-function sendWithPlugins(res: ServerResponse, ctx: RequestContext, pc: PluginContext, completion: ChatCompletion | undefined, raw: Buffer | undefined): void {
+function sendWithPlugins(res: HttpResponse, ctx: RequestContext, pc: PluginContext, completion: ChatCompletion | undefined, raw: Buffer | undefined): void {
   const changed = completion !== undefined && pc.transform(completion);
   if (completion) ctx.usage = completion.usage;
   sendJson(res, ctx, 200, raw && !changed ? raw : JSON.stringify(completion));
@@ -86,7 +86,7 @@ async function attemptChat(
   model: string,
   target: Target,
   stream: boolean,
-  res: ServerResponse,
+  res: HttpResponse,
   pc?: PluginContext,
 ): Promise<void> {
   const provider = target.provider;

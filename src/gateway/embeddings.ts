@@ -1,5 +1,5 @@
 // POST /v1/embeddings and POST /v1/completions: unary calls with the same routing and attempts.
-import type { ServerResponse } from "node:http";
+import type { HttpResponse } from "../server/response.js";
 import type { EmbeddingResponse } from "../api/types.js";
 import { validateCompletion, validateEmbeddings } from "../api/validate.js";
 import type { Operation, UpstreamRequest, CodecContext, Provider } from "../providers/types.js";
@@ -21,7 +21,7 @@ function toBase64Embeddings(res: EmbeddingResponse): EmbeddingResponse {
 type Build = (provider: Provider, codecCtx: CodecContext) => UpstreamRequest | undefined;
 type Translate = (provider: Provider, json: unknown, codecCtx: CodecContext) => unknown;
 
-async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Record<string, unknown>, op: Operation, build: Build, translate: Translate, res: ServerResponse): Promise<void> {
+async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Record<string, unknown>, op: Operation, build: Build, translate: Translate, res: HttpResponse): Promise<void> {
   ctx.model = model;
   checkModelAccess(rt, ctx, model);
   const plan = rt.router.plan(model, op, ctx, body);
@@ -50,7 +50,7 @@ async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Reco
   });
 }
 
-export function embeddings(rt: Runtime, ctx: RequestContext, body: unknown, res: ServerResponse): Promise<void> {
+export function embeddings(rt: Runtime, ctx: RequestContext, body: unknown, res: HttpResponse): Promise<void> {
   const req = validateEmbeddings(body);
   return unary(
     rt,
@@ -68,7 +68,7 @@ export function embeddings(rt: Runtime, ctx: RequestContext, body: unknown, res:
   );
 }
 
-export function completions(rt: Runtime, ctx: RequestContext, body: unknown, res: ServerResponse): Promise<void> {
+export function completions(rt: Runtime, ctx: RequestContext, body: unknown, res: HttpResponse): Promise<void> {
   const req = validateCompletion(body);
   if (req.stream === true) {
     // Legacy completions stream only from OpenAI-wire upstreams, which the unary path does not pipe.

@@ -3,7 +3,7 @@
 // held back to batch: whatever one upstream read yields is written in one write. When a plugin
 // needs the chunks (ChunkHooks), OpenAI-wire streams are decoded too (decodeOpenAIStream).
 import { once } from "node:events";
-import type { ServerResponse } from "node:http";
+import type { HttpResponse } from "../server/response.js";
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../api/types.js";
 import type { CodecContext, Provider } from "../providers/types.js";
 import type { RequestContext } from "../server/context.js";
@@ -29,11 +29,11 @@ export class StreamNotStartedError extends Error {
   }
 }
 
-async function write(res: ServerResponse, ctx: RequestContext, data: string | Uint8Array): Promise<void> {
+async function write(res: HttpResponse, ctx: RequestContext, data: string | Uint8Array): Promise<void> {
   if (!res.write(data)) await once(res, "drain", { signal: ctx.abort.signal });
 }
 
-function startStream(res: ServerResponse, ctx: RequestContext): void {
+function startStream(res: HttpResponse, ctx: RequestContext): void {
   ctx.status = 200;
   const h = commonHeaderList(ctx);
   for (const x of SSE_HEADERS) h.push(x);
@@ -54,7 +54,7 @@ export function completeEventsEnd(buf: Buffer): number {
  * arrive by callback straight from the upstream parser and are written at once; when the client
  * is slower than the upstream, upstream reads pause until the client's socket drains.
  */
-export function pipeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, usageNow = false): Promise<void> {
+export function pipeOpenAIStream(res: HttpResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, usageNow = false): Promise<void> {
   const body = PushBody.from(upstream.body);
   return new Promise((resolve, reject) => {
     let started = false;
@@ -137,7 +137,7 @@ function endChunks(hooks: ChunkHooks | undefined): string {
  * An OpenAI-wire stream decoded into chunks for the plugins that asked for them, re-encoded.
  * Events that are not chunks (an in-stream error object, unparsable data) pass through as sent.
  */
-export async function decodeOpenAIStream(res: ServerResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, hooks: ChunkHooks): Promise<void> {
+export async function decodeOpenAIStream(res: HttpResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, hooks: ChunkHooks): Promise<void> {
   const decoder = createDecoder("sse");
   const translator = new OpenAIStreamTranslator({ model: ctx.model ?? "", requestId: ctx.id });
   let started = false;
@@ -182,14 +182,14 @@ export async function decodeOpenAIStream(res: ServerResponse, ctx: RequestContex
 }
 
 /** A cached completion served to a streaming request: a complete, well-formed SSE stream. */
-export function writeCachedStream(res: ServerResponse, ctx: RequestContext, completion: ChatCompletion, includeUsage: boolean, hooks?: ChunkHooks): void {
+export function writeCachedStream(res: HttpResponse, ctx: RequestContext, completion: ChatCompletion, includeUsage: boolean, hooks?: ChunkHooks): void {
   startStream(res, ctx);
   res.end(`${encodeChunks(completionToChunks(completion, includeUsage), hooks)}${endChunks(hooks)}data: [DONE]\n\n`);
 }
 
 /** Decodes a non-OpenAI stream, translates it and writes OpenAI chunks. */
 export async function translateStream(
-  res: ServerResponse,
+  res: HttpResponse,
   ctx: RequestContext,
   provider: Provider,
   codecCtx: CodecContext,

@@ -5,7 +5,7 @@
 // chain of synchronous plugins costs no microtask hops. A plugin rejects a request by throwing
 // a GatewayError (status, code and message reach the client in OpenAI's error shape), modifies
 // it by changing `pc.req`, and serves it without the provider call by setting `pc.cached`.
-import type { ServerResponse } from "node:http";
+import type { HttpResponse } from "../server/response.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Usage } from "../api/types.js";
 import type { ChunkHooks } from "../gateway/stream.js";
 import type { RequestContext } from "../server/context.js";
@@ -127,7 +127,7 @@ export class PluginContext implements ChunkHooks {
     (this.headerPairs ??= []).push(name, value);
   }
 
-  applyHeaders(res: ServerResponse): void {
+  applyHeaders(res: HttpResponse): void {
     const h = this.headerPairs;
     if (!h) return;
     for (let i = 0; i < h.length; i += 2) res.setHeader(h[i] as string, h[i + 1] as string);

@@ -17,6 +17,12 @@ function parse(first: Buffer | undefined, chunks: Buffer[] | undefined, size: nu
   }
 }
 
+/** A body the fast lane already holds whole (src/server/http1/). */
+export function parseJsonBody(body: Buffer, limit: number): unknown {
+  if (body.length > limit) throw tooLarge(limit);
+  return parse(body, undefined, body.length);
+}
+
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));

@@ -1,6 +1,6 @@
-// The HTTP server: plain node:http (fastify measured within noise of it, and the gateway needs
-// raw control of streaming), a fixed route table, and graceful shutdown that lets requests in
-// flight finish.
+// The HTTP server: the fast lane (src/server/http1/, raw sockets) serves the data-plane routes,
+// node:http everything else and every request the fast lane does not fully understand; a fixed
+// route table; graceful shutdown that lets requests in flight finish.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Identity } from "../auth/identity.js";
@@ -11,7 +11,9 @@ import { listModels } from "../gateway/models.js";
 import type { Runtime } from "../gateway/runtime.js";
 import { closePools } from "../upstream/pool.js";
 import { newContext, type RequestContext } from "./context.js";
-import { readJsonBody } from "./body.js";
+import { parseJsonBody, readJsonBody } from "./body.js";
+import { Http1Server, type FastRequest } from "./http1/server.js";
+import type { HttpResponse } from "./response.js";
 import { GatewayError, notFound } from "./errors.js";
 import { sendError, sendJson, sendText } from "./respond.js";
 import { healthReport } from "./health.js";
@@ -25,7 +27,7 @@ function visibleModels(rt: Runtime, ctx: RequestContext): ReturnType<typeof list
   return allowed === null ? list : { ...list, data: list.data.filter((m) => isModelAllowed(allowed, m.id)) };
 }
 
-type DataHandler = (rt: Runtime, ctx: RequestContext, body: unknown, res: ServerResponse) => Promise<void>;
+type DataHandler = (rt: Runtime, ctx: RequestContext, body: unknown, res: HttpResponse) => Promise<void>;
 
 const DATA_ROUTES: ReadonlyMap<string, DataHandler> = new Map([
   ["/v1/chat/completions", chatCompletions],
@@ -33,6 +35,12 @@ const DATA_ROUTES: ReadonlyMap<string, DataHandler> = new Map([
   ["/v1/completions", completions],
   ["/v1/embeddings", embeddings],
 ]);
+
+/** Routes the fast lane serves; node:http serves the rest (admin, metrics, dashboard). */
+function isFastRoute(method: string, path: string): boolean {
+  if (method === "POST") return DATA_ROUTES.has(path);
+  return method === "GET" && (path === "/health" || path === "/v1/models" || path === "/models" || path.startsWith("/v1/models/"));
+}
 
 /** Extra route groups (admin API, dashboard) mounted under a path prefix. */
 export interface RouteGroup {
@@ -57,7 +65,9 @@ export interface GatewayServerOptions {
 export class GatewayServer {
   private runtime: Runtime;
   private readonly auth: Authenticator;
+  /** node:http: serves what the fast lane hands over; it never listens itself. */
   private readonly server: Server;
+  private readonly fast: Http1Server;
   private readonly onFinished: ((ctx: RequestContext) => void) | undefined;
   private readonly metrics: Metrics | undefined;
   private readonly groups: readonly RouteGroup[];
@@ -72,6 +82,15 @@ export class GatewayServer {
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
       void this.handle(req, res);
     });
+    this.fast = new Http1Server(
+      {
+        accepts: isFastRoute,
+        maxBodyBytes: () => this.runtime.config.max_request_bytes,
+        handle: (req, res) => void this.handle(req, res),
+      },
+      this.server,
+      { keepAliveTimeoutMs: 65_000 },
+    );
   }
 
   get currentRuntime(): Runtime {
@@ -84,35 +103,31 @@ export class GatewayServer {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      // A deep accept queue: with Node's default of 511, a burst of new connections (1000
-      // clients connecting at once) overflows it and the kernel drops handshakes, which clients
-      // see as requests stalled for 1-3 s (SYN-ACK retransmits). The kernel caps it at somaxconn.
-      this.server.listen({ port, host, backlog: 4096 }, () => resolve(this.server.address() as AddressInfo));
-    });
+    // A deep accept queue: with Node's default of 511, a burst of new connections (1000
+    // clients connecting at once) overflows it and the kernel drops handshakes, which clients
+    // see as requests stalled for 1-3 s (SYN-ACK retransmits). The kernel caps it at somaxconn.
+    return this.fast.listen({ port, host, backlog: 4096 });
   }
 
   listenOnDescriptor(fd: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      // listen() runs again on the shared socket: keep the deep backlog the supervisor set.
-      this.server.listen({ fd, backlog: 4096 }, () => resolve(this.server.address() as AddressInfo));
-    });
+    // listen() runs again on the shared socket: keep the deep backlog the supervisor set.
+    return this.fast.listen({ fd, backlog: 4096 });
   }
 
   /** Stops accepting, waits for requests in flight (up to graceMs), then closes upstream pools. */
   async close(graceMs = 30_000): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.fast.stopAccepting();
+    // Connections node:http took over: it answers their requests in flight with
+    // `connection: close`, as when it listened itself.
     this.server.closeIdleConnections();
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    this.server.closeAllConnections();
+    this.fast.destroyAll();
     await closed;
     await closePools();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage | FastRequest, res: HttpResponse): Promise<void> {
     const ctx = newContext(req.headers);
     const rt = this.runtime;
     this.inFlight++;
@@ -134,14 +149,14 @@ export class GatewayServer {
     }
   }
 
-  private async authenticate(ctx: RequestContext, req: IncomingMessage): Promise<void> {
+  private async authenticate(ctx: RequestContext, req: IncomingMessage | FastRequest): Promise<void> {
     const found = this.auth.authenticate(req.headers);
     const identity = found instanceof Promise ? await found : found;
     ctx.identity = identity;
     ctx.keyId = identity.keyId;
   }
 
-  private async route(rt: Runtime, ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async route(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse): Promise<void> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
@@ -152,7 +167,7 @@ export class GatewayServer {
       ctx.operation = path.endsWith("embeddings") ? "embeddings" : path.endsWith("chat/completions") ? "chat" : "completions";
       if (method !== "POST") throw new GatewayError(405, "invalid_request_error", "method_not_allowed", `Use POST for ${path}.`);
       await this.authenticate(ctx, req);
-      const body = await readJsonBody(req, rt.config.max_request_bytes);
+      const body = "body" in req ? parseJsonBody(req.body, rt.config.max_request_bytes) : await readJsonBody(req, rt.config.max_request_bytes);
       await data(rt, ctx, body, res);
       return;
     }
@@ -178,9 +193,11 @@ export class GatewayServer {
       sendText(res, ctx, 200, contentType, body);
       return;
     }
+    // Only node:http requests get this far (isFastRoute), and with node:http's response.
+    if ("body" in req) throw notFound(`No route for ${method} ${path}.`, "route_not_found");
     for (const group of this.groups) {
       if (path === group.prefix || path.startsWith(`${group.prefix}/`)) {
-        await group.handle(ctx, req, res, path, method);
+        await group.handle(ctx, req, res as ServerResponse, path, method);
         return;
       }
     }

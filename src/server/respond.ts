@@ -1,5 +1,5 @@
 // Writing responses: JSON bodies, errors in OpenAI's shape, and the headers every response carries.
-import type { ServerResponse } from "node:http";
+import type { HttpResponse } from "./response.js";
 import { GatewayError, internalError } from "./errors.js";
 import { overheadMs, type RequestContext } from "./context.js";
 
@@ -18,16 +18,16 @@ export function commonHeaderList(ctx: RequestContext): string[] {
   return h;
 }
 
-export function commonHeaders(res: ServerResponse, ctx: RequestContext): void {
+export function commonHeaders(res: HttpResponse, ctx: RequestContext): void {
   const h = commonHeaderList(ctx);
   for (let i = 0; i < h.length; i += 2) res.setHeader(h[i] as string, h[i + 1] as string);
 }
 
-export function sendJson(res: ServerResponse, ctx: RequestContext, status: number, body: string | Buffer): void {
+export function sendJson(res: HttpResponse, ctx: RequestContext, status: number, body: string | Buffer): void {
   sendText(res, ctx, status, "application/json", body);
 }
 
-export function sendText(res: ServerResponse, ctx: RequestContext, status: number, contentType: string, body: string | Buffer): void {
+export function sendText(res: HttpResponse, ctx: RequestContext, status: number, contentType: string, body: string | Buffer): void {
   ctx.status = status;
   const h = commonHeaderList(ctx);
   h.push("content-type", contentType, "content-length", String(Buffer.byteLength(body)));
@@ -36,7 +36,7 @@ export function sendText(res: ServerResponse, ctx: RequestContext, status: numbe
   res.end(body);
 }
 
-export function sendError(res: ServerResponse, ctx: RequestContext, err: unknown): void {
+export function sendError(res: HttpResponse, ctx: RequestContext, err: unknown): void {
   const gerr = err instanceof GatewayError ? err : internalError();
   ctx.errorCode = gerr.code;
   if (res.headersSent) {

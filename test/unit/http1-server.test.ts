@@ -1,0 +1,252 @@
+// The fast lane (src/server/http1/) against real sockets: what it serves itself, what it hands to
+// node:http (and that node:http then answers exactly as it would alone), keep-alive, pipelining,
+// bodies in pieces, streaming with chunked framing, client disconnects and shutdown.
+import { afterEach, describe, expect, it } from "vitest";
+import { createServer as createHttpServer, type Server as NodeHttpServer } from "node:http";
+import { connect, type Socket } from "node:net";
+import { Client } from "undici";
+import { Http1Server, type FastLane, type FastRequest } from "../../src/server/http1/server.js";
+import type { Http1Response } from "../../src/server/http1/response.js";
+import { until } from "../helpers/until.js";
+
+interface Harness {
+  port: number;
+  seen: FastRequest[];
+  fallbackSeen: string[];
+  server: Http1Server;
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+type Handler = (req: FastRequest, res: Http1Response) => void;
+
+const echo: Handler = (req, res) => {
+  const body = JSON.stringify({ method: req.method, url: req.url, body: req.body.toString(), auth: req.headers.authorization ?? null, x: req.headers["x-multi"] ?? null });
+  res.writeHead(200, ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]);
+  res.end(body);
+};
+
+async function start(handle: Handler = echo, opts: { keepAliveTimeoutMs?: number; maxBody?: number } = {}): Promise<Harness> {
+  const seen: FastRequest[] = [];
+  const fallbackSeen: string[] = [];
+  const fallback: NodeHttpServer = createHttpServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      fallbackSeen.push(`${req.method} ${req.url} ${Buffer.concat(parts).toString()}`);
+      res.setHeader("x-served-by", "node");
+      res.end(`node:${Buffer.concat(parts).toString()}`);
+    });
+  });
+  const lane: FastLane = {
+    accepts: (method, path) => path.startsWith("/fast"),
+    maxBodyBytes: () => opts.maxBody ?? 1024,
+    handle: (req, res) => {
+      seen.push(req);
+      handle(req, res);
+    },
+  };
+  const server = new Http1Server(lane, fallback, { keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 65_000 });
+  const addr = await server.listen({ port: 0, host: "127.0.0.1", backlog: 511 });
+  cleanups.push(async () => {
+    const stopped = server.stopAccepting();
+    server.destroyAll();
+    await stopped;
+  });
+  return { port: addr.port, seen, fallbackSeen, server };
+}
+
+/** A raw connection: write bytes, read everything the server sends until `done` says so. */
+function raw(port: number): { socket: Socket; received: () => string; closed: Promise<void> } {
+  const socket = connect(port, "127.0.0.1");
+  let got = "";
+  socket.on("data", (d: Buffer) => {
+    got += d.toString("latin1");
+  });
+  socket.on("error", () => {});
+  const closed = new Promise<void>((r) => socket.on("close", () => r()));
+  cleanups.push(() => {
+    socket.destroy();
+  });
+  return { socket, received: () => got, closed };
+}
+
+const count = (s: string, sub: string): number => s.split(sub).length - 1;
+
+describe("fast lane: requests it serves", () => {
+  it("serves a plain POST with the node:http-compatible response head", async () => {
+    const h = await start();
+    const client = new Client(`http://127.0.0.1:${h.port}`);
+    cleanups.push(() => client.close());
+    const res = await client.request({ path: "/fast/a?q=1", method: "POST", body: "hello", headers: { authorization: "Bearer k", "x-multi": ["a", "b"] } });
+    const json = (await res.body.json()) as Record<string, unknown>;
+    expect(json).toEqual({ method: "POST", url: "/fast/a?q=1", body: "hello", auth: "Bearer k", x: "a, b" });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-length"]).toBe(String(Buffer.byteLength(JSON.stringify(json))));
+    expect(res.headers.connection).toBe("keep-alive");
+    expect(res.headers["keep-alive"]).toBe("timeout=65");
+    expect(new Date(res.headers.date as string).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(h.fallbackSeen).toEqual([]);
+  });
+
+  it("keeps the connection for the next request and answers pipelined requests in order", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    const req = (n: number): string => `POST /fast/${n} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n${String(n).padStart(2, "0")}`;
+    c.socket.write(req(1) + req(2) + req(3));
+    await until("the socket to show it", () => count(c.received(), "HTTP/1.1 200 OK") === 3);
+    const bodies = [...c.received().matchAll(/"body":"(\d\d)"/g)].map((m) => m[1]);
+    expect(bodies).toEqual(["01", "02", "03"]);
+    expect(h.seen).toHaveLength(3);
+  });
+
+  it("waits for a head and a body that arrive in pieces", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    const whole = "POST /fast/p HTTP/1.1\r\nhost: x\r\ncontent-length: 11\r\n\r\nhello world";
+    for (const piece of [whole.slice(0, 7), whole.slice(7, 30), whole.slice(30, whole.length - 3), whole.slice(-3)]) {
+      c.socket.write(piece);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until("the socket to show it", () => c.received().includes("hello world"));
+    expect(h.seen.map((r) => r.body.toString())).toEqual(["hello world"]);
+  });
+
+  it("frames streamed writes as chunks and ends the stream with the last chunk", async () => {
+    const h = await start((_req, res) => {
+      res.writeHead(200, ["content-type", "text/event-stream"]);
+      res.write("data: one\n\n");
+      setTimeout(() => {
+        res.write(Buffer.from("data: two\n\n"));
+        res.end("data: [DONE]\n\n");
+      }, 20);
+    });
+    const client = new Client(`http://127.0.0.1:${h.port}`);
+    cleanups.push(() => client.close());
+    const res = await client.request({ path: "/fast/s", method: "GET" });
+    expect(res.headers["transfer-encoding"]).toBe("chunked");
+    expect(await res.body.text()).toBe("data: one\n\ndata: two\n\ndata: [DONE]\n\n");
+  });
+
+  it("closes after the response when the client asks for connection: close", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    c.socket.write("GET /fast/x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    await c.closed;
+    expect(c.received()).toContain("\r\nconnection: close\r\n");
+    expect(c.received()).toContain('"url":"/fast/x"');
+  });
+
+  it("tells the handler when the client goes away mid-response", async () => {
+    let res: Http1Response | undefined;
+    const h = await start((_req, r) => {
+      res = r;
+      r.writeHead(200, ["content-type", "text/event-stream"]);
+      r.write("data: one\n\n");
+    });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/s HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the socket to show it", () => c.received().includes("data: one"));
+    const closed = new Promise<boolean>((resolve) => res?.on("close", () => resolve(res?.writableFinished ?? true)));
+    c.socket.destroy();
+    expect(await closed).toBe(false);
+  });
+
+  it("closes keep-alive connections left idle past the timeout", async () => {
+    const h = await start(echo, { keepAliveTimeoutMs: 200 });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/x HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the socket to show it", () => c.received().includes("/fast/x"));
+    await c.closed; // the sweep runs every second
+  });
+
+  it("on shutdown closes idle connections and lets a request in flight finish with connection: close", async () => {
+    let finish: (() => void) | undefined;
+    const h = await start((req, res) => {
+      finish = () => echo(req, res);
+    });
+    const idle = raw(h.port);
+    idle.socket.write("GET /fast/warm HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the socket to show it", () => finish !== undefined);
+    finish?.();
+    await until("the socket to show it", () => idle.received().includes("/fast/warm"));
+    finish = undefined;
+    const busy = raw(h.port);
+    busy.socket.write("GET /fast/busy HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the socket to show it", () => finish !== undefined);
+    const stopped = h.server.stopAccepting();
+    await idle.closed;
+    finish?.();
+    await busy.closed;
+    expect(busy.received()).toContain("\r\nconnection: close\r\n");
+    expect(busy.received()).toContain("/fast/busy");
+    await stopped;
+  });
+});
+
+describe("fast lane: requests it hands to node:http", () => {
+  const cases: Array<[string, string]> = [
+    ["a route the gateway did not mark fast", "POST /admin/x HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc"],
+    ["a chunked upload", "POST /fast/c HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"],
+    ["HTTP/1.0", "POST /fast/old HTTP/1.0\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc"],
+    ["a body over the fast lane's limit", `POST /fast/big HTTP/1.1\r\nhost: x\r\ncontent-length: 2000\r\n\r\n${"a".repeat(2000)}`],
+  ];
+  for (const [name, request] of cases) {
+    it(`hands over ${name}, with every byte`, async () => {
+      const h = await start();
+      const c = raw(h.port);
+      c.socket.write(request);
+      await until("the socket to show it", () => h.fallbackSeen.length === 1);
+      const body = request.includes("chunked") ? "abc" : request.slice(request.indexOf("\r\n\r\n") + 4);
+      expect(h.fallbackSeen[0]?.endsWith(` ${body}`)).toBe(true);
+      await until("the socket to show it", () => c.received().includes(`node:${body}`));
+      expect(h.seen).toEqual([]);
+    });
+  }
+
+  it("answers Expect: 100-continue through node:http", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    c.socket.write("POST /fast/e HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\nexpect: 100-continue\r\n\r\n");
+    await until("the socket to show it", () => c.received().startsWith("HTTP/1.1 100 Continue"));
+    c.socket.write("abc");
+    await until("the socket to show it", () => c.received().includes("node:abc"));
+  });
+
+  it("hands over a connection after fast requests on it, at a request boundary", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    c.socket.write("GET /fast/1 HTTP/1.1\r\nhost: x\r\n\r\nPOST /other HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nok");
+    await until("the socket to show it", () => c.received().includes("node:ok"));
+    expect(c.received().indexOf('"url":"/fast/1"')).toBeLessThan(c.received().indexOf("node:ok"));
+    expect(h.fallbackSeen).toEqual(["POST /other ok"]);
+  });
+
+  const malformed: Array<[string, string]> = [
+    ["a space before a header's colon", "GET /fast/x HTTP/1.1\r\nhost : x\r\n\r\n"],
+    ["a folded header line", "GET /fast/x HTTP/1.1\r\nhost: x\r\nx-a: 1\r\n  2\r\n\r\n"],
+    ["a bare LF inside the head", "GET /fast/x HTTP/1.1\r\nhost: x\nx-a: 1\r\n\r\n"],
+    ["two different content-lengths", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab"],
+    ["a non-numeric content-length", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 1x\r\n\r\na"],
+  ];
+  for (const [name, request] of malformed) {
+    it(`lets node:http refuse ${name} with 400`, async () => {
+      const h = await start();
+      const c = raw(h.port);
+      c.socket.write(request);
+      await until("the socket to show it", () => c.received().startsWith("HTTP/1.1 400"));
+      expect(h.seen).toEqual([]);
+    });
+  }
+
+  it("lets node:http answer a head over 16 KB with 431", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    c.socket.write(`GET /fast/x HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(17 * 1024)}\r\n\r\n`);
+    await until("the socket to show it", () => c.received().startsWith("HTTP/1.1 431"));
+    expect(h.seen).toEqual([]);
+  });
+});
