@@ -2,22 +2,16 @@
 // small connection count: concurrency = RPS x upstream latency, so a fixed cap turns into a hidden
 // queue under load. Queue depth is exported for the metrics endpoint.
 //
-// The pool is a stack of single-connection undici Clients rather than undici's Pool: Pool finds
-// a free client by scanning all of them on every request, which at 1000 concurrent upstream
-// requests cost more CPU than the request itself (measured: bench/, BENCHMARKS.md). Here a free
-// client is popped in O(1) and pushed back when undici says it can take a request again
-// ('drain'); everything else (HTTP/1.1, TLS, timeouts, aborts) is still undici's Client.
-import { Client, Dispatcher, errors, util } from "undici";
+// The pool is a stack of our own single-request HTTP/1.1 connections (connection.ts): a free one
+// is popped in O(1) and pushed back when its response is complete. undici's Pool scanned every
+// client for a free one on each request, and undici's Client cost ~20 µs of CPU per request more
+// than connection.ts (bench/, BENCHMARKS.md).
+import type { ConnectionOptions } from "node:tls";
+import { errors } from "undici";
 import type { UpstreamBody, UpstreamReply } from "../providers/types.js";
 import type { CancelSignal } from "../server/cancellation.js";
+import { UpstreamConnection, type ConnectionOwner, type ExchangeEvents, type UpstreamTarget } from "./connection.js";
 import { PushBody } from "./push-body.js";
-
-const CLIENT_OPTIONS: Client.Options = {
-  pipelining: 1,
-  keepAliveTimeout: 30_000,
-  keepAliveMaxTimeout: 600_000,
-  connect: { timeout: 10_000 },
-};
 
 /**
  * A response body read to its end before the reply is handed over (non-streaming calls). It
@@ -49,7 +43,7 @@ export class BufferedBody implements UpstreamBody {
 /** One upstream request as the pool sends it. */
 export interface UpstreamCall {
   path: string;
-  method: Dispatcher.HttpMethod;
+  method: string;
   headers: Record<string, string>;
   body: string | undefined;
   /** The client went away or the deadline passed: abort the request. */
@@ -58,37 +52,65 @@ export interface UpstreamCall {
   bodyTimeout: number;
 }
 
-/** What send() reports, in order: headers (return false to pause), data*, then complete or error. */
-interface CallEvents {
-  headers(status: number, headers: Record<string, string | string[] | undefined>, resume: () => void, abort: (err: Error) => void): boolean;
-  data(chunk: Buffer): boolean;
-  complete(): void;
-  error(err: Error): void;
-}
-
 /** Idle clients kept beyond this are closed when they come back (bounds memory after a burst). */
 const MAX_IDLE = 4096;
 
-export class UpstreamPool extends Dispatcher {
-  private readonly idle: Client[] = [];
-  private readonly clients = new Set<Client>();
-  private closing = false;
+/** Checked every this many ms: connect, header and body deadlines, and idle connections. */
+const SWEEP_MS = 250;
+// A header name is a token; a value has no CR, LF or NUL (they would split the request).
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE_BAD = /[\r\n\0]/;
+/** Header lines of the header objects codecs reuse on every request (they are frozen). */
+const headerLines = new WeakMap<Readonly<Record<string, string>>, string>();
 
-  constructor(readonly origin: string) {
-    super();
+function formatHeaders(headers: Readonly<Record<string, string>>): string {
+  let out = "";
+  for (const name in headers) {
+    const value = headers[name] as string;
+    if (!HEADER_NAME.test(name) || HEADER_VALUE_BAD.test(value)) throw new errors.InvalidArgumentError(`invalid upstream request header: ${JSON.stringify(name)}`);
+    const lower = name.toLowerCase();
+    // Framing is ours: the length comes from the body, and the connection is kept alive.
+    if (lower === "content-length" || lower === "transfer-encoding" || lower === "connection") continue;
+    out += `${name}: ${value}\r\n`;
   }
+  return out;
+}
 
-  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (this.closing) throw new errors.ClientClosedError();
-    let client = this.idle.pop();
-    while (client !== undefined && (client.closed || client.destroyed)) {
-      this.clients.delete(client);
-      client = this.idle.pop();
-    }
-    client ??= this.newClient();
-    // false: the client is busy now and emits 'drain' once it can take the next request.
-    if (client.dispatch(opts, handler)) this.idle.push(client);
-    return true;
+function headerLinesOf(headers: Readonly<Record<string, string>>): string {
+  if (!Object.isFrozen(headers)) return formatHeaders(headers);
+  let lines = headerLines.get(headers);
+  if (lines === undefined) {
+    lines = formatHeaders(headers);
+    headerLines.set(headers, lines);
+  }
+  return lines;
+}
+
+function targetOf(origin: string, tlsOptions: ConnectionOptions | undefined): UpstreamTarget {
+  const url = new URL(origin);
+  const tls = url.protocol === "https:";
+  if (!tls && url.protocol !== "http:") throw new errors.InvalidArgumentError(`unsupported upstream protocol ${url.protocol}`);
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  return { tls, host, port: url.port === "" ? (tls ? 443 : 80) : Number(url.port), hostHeader: url.host, tlsOptions };
+}
+
+export class UpstreamPool implements ConnectionOwner {
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly connections = new Set<UpstreamConnection>();
+  private readonly target: UpstreamTarget;
+  private readonly sweep: ReturnType<typeof setInterval>;
+  private closing = false;
+  private drained: (() => void) | undefined;
+  tlsSession: Buffer | undefined;
+
+  /** `tlsOptions`: extra TLS settings (tests pass a private CA); production uses the system's. */
+  constructor(
+    readonly origin: string,
+    tlsOptions?: ConnectionOptions,
+  ) {
+    this.target = targetOf(origin, tlsOptions);
+    this.sweep = setInterval(() => this.checkDeadlines(), SWEEP_MS);
+    this.sweep.unref();
   }
 
   /**
@@ -148,106 +170,99 @@ export class UpstreamPool extends Dispatcher {
     });
   }
 
-  /** One request through dispatch, with the client's abort signal wired to undici's abort. */
-  private send(req: UpstreamCall, on: CallEvents): void {
+  /** One request on a free connection, with the client's cancel signal wired to abort it. */
+  private send(req: UpstreamCall, on: ExchangeEvents): void {
     const { cancel } = req;
     if (cancel.aborted) {
       on.error(new errors.RequestAbortedError());
       return;
     }
-    let abortRequest: ((err: Error) => void) | undefined;
-    let settled = false;
-    const onAbort = (): void => abortRequest?.(new errors.RequestAbortedError());
-    const finish = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      cancel.offAbort(onAbort);
-      return true;
-    };
-    cancel.onAbort(onAbort);
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect(abort: (err?: Error) => void): void {
-        abortRequest = abort;
-        if (cancel.aborted) abort(new errors.RequestAbortedError());
-      },
-      onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
-        return on.headers(status, util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>, resume, (err) => abortRequest?.(err));
-      },
-      onData: (chunk: Buffer): boolean => on.data(chunk),
-      onComplete(): void {
-        if (finish()) on.complete();
-      },
-      onError(err: Error): void {
-        if (finish()) on.error(err);
-      },
-    } as Dispatcher.DispatchHandler;
-    try {
-      this.dispatch({ path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: req.headersTimeout, bodyTimeout: req.bodyTimeout }, handler);
-    } catch (err) {
-      if (finish()) on.error(err as Error);
+    if (this.closing) {
+      on.error(new errors.ClientClosedError());
+      return;
     }
+    let head: string;
+    try {
+      const length = req.body === undefined ? (req.method === "GET" || req.method === "HEAD" ? "" : "content-length: 0\r\n") : `content-length: ${Buffer.byteLength(req.body)}\r\n`;
+      head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${this.target.hostHeader}\r\n${headerLinesOf(req.headers)}${length}\r\n`;
+    } catch (err) {
+      on.error(err as Error);
+      return;
+    }
+    let conn = this.idle.pop();
+    while (conn !== undefined && (conn.closed || conn.socket.readableEnded)) conn = this.idle.pop();
+    if (conn === undefined) {
+      conn = new UpstreamConnection(this, this.target);
+      this.connections.add(conn);
+    }
+    const active = conn;
+    const onAbort = (): void => active.fail(new errors.RequestAbortedError());
+    cancel.onAbort(onAbort);
+    active.send(head, req.body, req.method === "HEAD", req.headersTimeout, req.bodyTimeout, {
+      headers: on.headers,
+      data: on.data,
+      complete() {
+        cancel.offAbort(onAbort);
+        on.complete();
+      },
+      error(err) {
+        cancel.offAbort(onAbort);
+        on.error(err);
+      },
+    });
   }
 
-  private newClient(): Client {
-    const client = new Client(this.origin, CLIENT_OPTIONS);
-    this.clients.add(client);
-    client.on("drain", () => {
-      if (this.closing || client.closed || client.destroyed) return;
-      if (this.idle.length >= MAX_IDLE) {
-        this.clients.delete(client);
-        void client.close();
-        return;
-      }
-      this.idle.push(client);
-    });
-    return client;
+  release(conn: UpstreamConnection): void {
+    if (this.closing || this.idle.length >= MAX_IDLE) {
+      conn.close();
+      return;
+    }
+    this.idle.push(conn);
+  }
+
+  forget(conn: UpstreamConnection): void {
+    this.connections.delete(conn);
+    if (this.connections.size === 0) this.drained?.();
+  }
+
+  private checkDeadlines(): void {
+    const now = Date.now();
+    for (const c of this.connections) {
+      if (c.deadline !== 0 && now > c.deadline) c.timedOut();
+      else if (!c.busy && c.connected && now - c.idleSince > c.idleLimitMs) c.close();
+    }
   }
 
   get poolStats(): Omit<PoolStats, "origin"> {
     let connected = 0;
     let pending = 0;
     let running = 0;
-    for (const c of this.clients) {
-      const s = c.stats;
-      if (s.connected) connected++;
-      pending += s.pending;
-      running += s.running;
+    for (const c of this.connections) {
+      if (c.connected) connected++;
+      if (c.busy) {
+        if (c.connected) running++;
+        else pending++;
+      }
     }
     return { connected, free: this.idle.length, pending, running, queued: 0 };
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
+  /** Closes idle connections now and the others once their response is complete. */
+  close(): Promise<void> {
     this.closing = true;
-    const all = [...this.clients];
-    this.clients.clear();
-    this.idle.length = 0;
-    const done = Promise.allSettled(all.map((c) => c.close())).then(() => undefined);
-    if (callback) {
-      void done.then(callback);
-      return;
-    }
-    return done;
+    clearInterval(this.sweep);
+    for (const c of this.idle.splice(0)) c.close();
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.drained = resolve));
   }
 
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const err = typeof a === "function" ? null : (a ?? null);
-    const callback = typeof a === "function" ? a : b;
+  /** Closes every connection now; requests in flight fail. */
+  destroy(): Promise<void> {
     this.closing = true;
-    const all = [...this.clients];
-    this.clients.clear();
+    clearInterval(this.sweep);
     this.idle.length = 0;
-    const done = Promise.allSettled(all.map((c) => c.destroy(err))).then(() => undefined);
-    if (callback) {
-      void done.then(callback);
-      return;
-    }
-    return done;
+    for (const c of [...this.connections]) c.fail(new errors.ClientDestroyedError());
+    return Promise.resolve();
   }
 }
 

@@ -164,22 +164,21 @@ describe("fast lane: requests it serves", () => {
   });
 
   it("on shutdown closes idle connections and lets a request in flight finish with connection: close", async () => {
-    let finish: (() => void) | undefined;
+    const pending: Array<() => void> = [];
     const h = await start((req, res) => {
-      finish = () => echo(req, res);
+      pending.push(() => echo(req, res));
     });
     const idle = raw(h.port);
     idle.socket.write("GET /fast/warm HTTP/1.1\r\nhost: x\r\n\r\n");
-    await until("the socket to show it", () => finish !== undefined);
-    finish?.();
-    await until("the socket to show it", () => idle.received().includes("/fast/warm"));
-    finish = undefined;
+    await until("the first request to arrive", () => pending.length === 1);
+    pending[0]?.();
+    await until("the first answer", () => idle.received().includes("/fast/warm"));
     const busy = raw(h.port);
     busy.socket.write("GET /fast/busy HTTP/1.1\r\nhost: x\r\n\r\n");
-    await until("the socket to show it", () => finish !== undefined);
+    await until("the second request to arrive", () => pending.length === 2);
     const stopped = h.server.stopAccepting();
     await idle.closed;
-    finish?.();
+    pending[1]?.();
     await busy.closed;
     expect(busy.received()).toContain("\r\nconnection: close\r\n");
     expect(busy.received()).toContain("/fast/busy");

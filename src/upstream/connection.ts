@@ -1,0 +1,401 @@
+// One keep-alive HTTP/1.1 connection to an upstream, one request at a time: writes the request in
+// one write and parses the response (content-length, chunked or read-until-close bodies) straight
+// from the socket's reads, handing each piece of body to the caller as it arrives. It replaces
+// undici's Client on the request path: measured in a bare proxy at 1000 connections, undici cost
+// ~20 µs of CPU per request more than this (bench/raw-proxy.mjs, BENCHMARKS.md). Errors are
+// undici's classes, so everything above (send.ts's mapping, timeouts, aborts) reads them as before.
+import { isIP, connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import { errors } from "undici";
+
+/** What a request reports, in order: headers (return false to pause), data*, then complete or error. */
+export interface ExchangeEvents {
+  headers(status: number, headers: Record<string, string | string[] | undefined>, resume: () => void, abort: (err: Error) => void): boolean;
+  data(chunk: Buffer): boolean;
+  complete(): void;
+  error(err: Error): void;
+}
+
+/** Where a connection goes, worked out once per origin. */
+export interface UpstreamTarget {
+  readonly tls: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** The Host header: hostname, plus the port when it is not the scheme's default. */
+  readonly hostHeader: string;
+  readonly tlsOptions: ConnectionOptions | undefined;
+}
+
+/** The pool side: gets idle connections back and forgets closed ones. */
+export interface ConnectionOwner {
+  release(conn: UpstreamConnection): void;
+  forget(conn: UpstreamConnection): void;
+  /** The latest TLS session, offered to new connections so they resume instead of a full handshake. */
+  tlsSession: Buffer | undefined;
+}
+
+const enum Phase {
+  Idle,
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkEnd,
+  Trailers,
+  UntilClose,
+}
+
+const CRLF = Buffer.from("\r\n");
+const CRLF2 = Buffer.from("\r\n\r\n");
+const MAX_HEAD = 64 * 1024;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Without a keep-alive hint from the server, an idle connection is closed after this long. */
+const DEFAULT_IDLE_MS = 30_000;
+const MAX_IDLE_MS = 600_000;
+/** Closed this long before the server's own keep-alive timeout, so a request never races it. */
+const IDLE_MARGIN_MS = 2_000;
+const KEEP_ALIVE_HINT = /timeout=(\d+)/i;
+const CHUNK_SIZE = /^[0-9a-fA-F]{1,12}$/;
+const DECIMAL = /^\d{1,15}$/;
+
+const enum Wait {
+  None,
+  Connect,
+  Headers,
+  Body,
+}
+
+export class UpstreamConnection {
+  readonly socket: Socket;
+  connected = false;
+  closed = false;
+  /** ms timestamp when it became idle, and how long it may stay so. */
+  idleSince = 0;
+  idleLimitMs = DEFAULT_IDLE_MS;
+  /** ms timestamp after which the current wait times out (0: no deadline). */
+  deadline = 0;
+  private wait = Wait.None;
+  private events: ExchangeEvents | undefined;
+  private phase = Phase.Idle;
+  private buf: Buffer | undefined;
+  private remaining = 0;
+  private keepAlive = true;
+  private headRequest = false;
+  private paused = false;
+  /** The server closed the connection while a read-until-close body was paused. */
+  private eof = false;
+  private headersTimeoutMs = 0;
+  private bodyTimeoutMs = 0;
+  private readonly resumeBound = (): void => this.resume();
+  private readonly abortBound = (err: Error): void => this.fail(err);
+
+  constructor(
+    private readonly owner: ConnectionOwner,
+    target: UpstreamTarget,
+  ) {
+    if (target.tls) {
+      const tls: TLSSocket = tlsConnect({
+        host: target.host,
+        port: target.port,
+        servername: isIP(target.host) === 0 ? target.host : undefined,
+        ALPNProtocols: ["http/1.1"],
+        session: owner.tlsSession,
+        ...target.tlsOptions,
+      });
+      tls.on("session", (session: Buffer) => {
+        owner.tlsSession = session;
+      });
+      tls.once("secureConnect", () => this.onConnected());
+      this.socket = tls;
+    } else {
+      this.socket = netConnect({ host: target.host, port: target.port });
+      this.socket.once("connect", () => this.onConnected());
+    }
+    this.socket.setNoDelay(true);
+    this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    this.socket.on("error", (err: Error) => this.fail(err));
+    this.socket.on("close", () => this.onClose());
+    this.wait = Wait.Connect;
+    this.deadline = Date.now() + CONNECT_TIMEOUT_MS;
+  }
+
+  get busy(): boolean {
+    return this.events !== undefined;
+  }
+
+  /** Sends one request; `head` is the request line and headers, blank line included. */
+  send(head: string, body: string | undefined, isHead: boolean, headersTimeoutMs: number, bodyTimeoutMs: number, events: ExchangeEvents): void {
+    this.events = events;
+    this.phase = Phase.Head;
+    this.keepAlive = true;
+    this.eof = false;
+    this.headRequest = isHead;
+    this.headersTimeoutMs = headersTimeoutMs;
+    this.bodyTimeoutMs = bodyTimeoutMs;
+    if (this.connected) this.waitFor(Wait.Headers);
+    this.socket.write(body === undefined ? head : head + body);
+  }
+
+  /** Ends the exchange in progress with `err` and closes the connection. */
+  fail(err: Error): void {
+    const events = this.events;
+    this.events = undefined;
+    this.phase = Phase.Idle;
+    this.close();
+    events?.error(err);
+  }
+
+  /** Called by the pool's sweep: the current wait has passed its deadline. */
+  timedOut(): void {
+    const wait = this.wait;
+    if (wait === Wait.Connect) this.fail(new errors.ConnectTimeoutError());
+    else if (wait === Wait.Headers) this.fail(new errors.HeadersTimeoutError());
+    else if (wait === Wait.Body) this.fail(new errors.BodyTimeoutError());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wait = Wait.None;
+    this.deadline = 0;
+    this.socket.destroy();
+    this.owner.forget(this);
+  }
+
+  private waitFor(wait: Wait): void {
+    this.wait = wait;
+    const ms = wait === Wait.Headers ? this.headersTimeoutMs : wait === Wait.Body ? this.bodyTimeoutMs : 0;
+    this.deadline = ms > 0 ? Date.now() + ms : 0;
+  }
+
+  private onConnected(): void {
+    this.connected = true;
+    if (this.events !== undefined && this.phase === Phase.Head) this.waitFor(Wait.Headers);
+    else this.waitFor(Wait.None);
+  }
+
+  private onClose(): void {
+    if (this.events !== undefined && this.phase === Phase.UntilClose) {
+      // The end of a body that had no length: what is buffered is the rest of it.
+      this.eof = true;
+      this.keepAlive = false;
+      if (!this.paused) this.readToEnd();
+      return;
+    }
+    if (this.events !== undefined) this.fail(new errors.SocketError("other side closed"));
+    else this.close();
+  }
+
+  private readToEnd(): void {
+    if (this.buf !== undefined) this.parse();
+    if (!this.paused) this.finish();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.events === undefined) {
+      // Bytes nobody asked for: the connection is out of step, so it cannot be reused.
+      this.close();
+      return;
+    }
+    this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.wait === Wait.Body && this.bodyTimeoutMs > 0) this.deadline = Date.now() + this.bodyTimeoutMs;
+    if (!this.paused) this.parse();
+  }
+
+  private resume(): void {
+    if (!this.paused || this.events === undefined) return;
+    this.paused = false;
+    this.waitFor(Wait.Body);
+    if (this.eof) {
+      this.readToEnd();
+      return;
+    }
+    this.socket.resume();
+    if (this.buf !== undefined) this.parse();
+  }
+
+  private pause(): void {
+    this.paused = true;
+    // A client that reads slowly is not the upstream timing out.
+    this.waitFor(Wait.None);
+    this.socket.pause();
+  }
+
+  /** Consumes buffered bytes until they run out, the exchange ends, or the reader pauses. */
+  private parse(): void {
+    while (this.buf !== undefined && this.events !== undefined && !this.paused) {
+      const buf = this.buf;
+      switch (this.phase) {
+        case Phase.Head: {
+          const end = buf.indexOf(CRLF2);
+          if (end < 0) {
+            if (buf.length > MAX_HEAD) this.fail(new errors.HeadersOverflowError());
+            return;
+          }
+          this.take(end + 4);
+          this.onHead(buf.toString("latin1", 0, end));
+          break;
+        }
+        case Phase.Length:
+        case Phase.ChunkData: {
+          const n = Math.min(this.remaining, buf.length);
+          const piece = n === buf.length ? buf : buf.subarray(0, n);
+          this.take(n);
+          this.remaining -= n;
+          if (this.remaining === 0) {
+            if (this.phase === Phase.Length) {
+              this.deliver(piece);
+              this.finish();
+              return;
+            }
+            this.phase = Phase.ChunkEnd;
+          }
+          this.deliver(piece);
+          break;
+        }
+        case Phase.UntilClose:
+          this.take(buf.length);
+          this.deliver(buf);
+          break;
+        case Phase.ChunkSize: {
+          const eol = buf.indexOf(CRLF);
+          if (eol < 0) {
+            if (buf.length > 1024) this.fail(new errors.HTTPParserError("chunk size line too long"));
+            return;
+          }
+          const line = buf.toString("latin1", 0, eol);
+          const semi = line.indexOf(";");
+          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
+          const size = CHUNK_SIZE.test(hex) ? Number.parseInt(hex, 16) : Number.NaN;
+          if (Number.isNaN(size)) {
+            this.fail(new errors.HTTPParserError("invalid chunk size"));
+            return;
+          }
+          this.take(eol + 2);
+          this.remaining = size;
+          this.phase = size === 0 ? Phase.Trailers : Phase.ChunkData;
+          break;
+        }
+        case Phase.ChunkEnd: {
+          if (buf.length < 2) return;
+          if (buf[0] !== 13 || buf[1] !== 10) {
+            this.fail(new errors.HTTPParserError("missing CRLF after chunk data"));
+            return;
+          }
+          this.take(2);
+          this.phase = Phase.ChunkSize;
+          break;
+        }
+        case Phase.Trailers: {
+          const eol = buf.indexOf(CRLF);
+          if (eol < 0) return;
+          this.take(eol + 2);
+          if (eol === 0) {
+            this.finish();
+            return;
+          }
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  /** Drops the first n buffered bytes. */
+  private take(n: number): void {
+    const buf = this.buf as Buffer;
+    this.buf = n >= buf.length ? undefined : buf.subarray(n);
+  }
+
+  private deliver(piece: Buffer): void {
+    const events = this.events;
+    if (events === undefined || piece.length === 0) return;
+    if (!events.data(piece) && this.events === events) this.pause();
+  }
+
+  private onHead(head: string): void {
+    const lineEnd = head.indexOf("\r\n");
+    const statusLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
+    // "HTTP/1.1 200 OK": version, then a three-digit status.
+    const status = Number(statusLine.slice(9, 12));
+    if (!statusLine.startsWith("HTTP/1.") || statusLine.length < 12 || !Number.isInteger(status) || status < 100) {
+      this.fail(new errors.HTTPParserError("invalid status line"));
+      return;
+    }
+    const http10 = statusLine.charCodeAt(7) === 48; /* "0" */
+    const headers: Record<string, string | string[] | undefined> = {};
+    let pos = lineEnd < 0 ? head.length : lineEnd + 2;
+    while (pos < head.length) {
+      let next = head.indexOf("\r\n", pos);
+      if (next < 0) next = head.length;
+      const colon = head.indexOf(":", pos);
+      if (colon > pos && colon < next) {
+        const key = head.slice(pos, colon).trim().toLowerCase();
+        const value = head.slice(colon + 1, next).trim();
+        const prev = headers[key];
+        if (prev === undefined) headers[key] = value;
+        else if (Array.isArray(prev)) prev.push(value);
+        else headers[key] = [prev, value];
+      }
+      pos = next + 2;
+    }
+    // 1xx (not 101): an interim answer; the real one follows on the same connection.
+    if (status < 200 && status !== 101) return;
+
+    const connection = headers.connection;
+    const closes = typeof connection === "string" ? connection.toLowerCase().includes("close") : false;
+    this.keepAlive = !http10 && !closes;
+    const hint = headers["keep-alive"];
+    const m = typeof hint === "string" ? KEEP_ALIVE_HINT.exec(hint) : null;
+    this.idleLimitMs = m ? Math.min(Number(m[1]) * 1000 - IDLE_MARGIN_MS, MAX_IDLE_MS) : DEFAULT_IDLE_MS;
+
+    const te = headers["transfer-encoding"];
+    const cl = headers["content-length"];
+    if (this.headRequest || status === 204 || status === 304) {
+      this.phase = Phase.Idle;
+    } else if (te !== undefined) {
+      if (typeof te !== "string" || !te.toLowerCase().trim().endsWith("chunked")) {
+        this.fail(new errors.HTTPParserError("unsupported transfer-encoding"));
+        return;
+      }
+      this.phase = Phase.ChunkSize;
+    } else if (cl !== undefined) {
+      const n = typeof cl === "string" && DECIMAL.test(cl) ? Number(cl) : Number.NaN;
+      if (Number.isNaN(n)) {
+        this.fail(new errors.HTTPParserError("invalid content-length"));
+        return;
+      }
+      this.remaining = n;
+      this.phase = n === 0 ? Phase.Idle : Phase.Length;
+    } else {
+      this.phase = Phase.UntilClose;
+      this.keepAlive = false;
+    }
+    const events = this.events as ExchangeEvents;
+    this.waitFor(Wait.Body);
+    const go = events.headers(status, headers, this.resumeBound, this.abortBound);
+    if (this.events !== events) return;
+    if (this.phase === Phase.Idle) {
+      this.finish();
+      return;
+    }
+    if (!go) this.pause();
+  }
+
+  /** The response is complete: the connection goes back to the pool (or closes), then the caller hears. */
+  private finish(): void {
+    const events = this.events;
+    if (events === undefined) return;
+    this.events = undefined;
+    this.phase = Phase.Idle;
+    this.waitFor(Wait.None);
+    if (this.keepAlive && this.buf === undefined && !this.closed && !this.eof && !this.socket.readableEnded) {
+      this.idleSince = Date.now();
+      this.owner.release(this);
+    } else {
+      this.close();
+    }
+    events.complete();
+  }
+}

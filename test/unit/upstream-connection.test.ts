@@ -1,0 +1,274 @@
+// The upstream HTTP/1.1 client (src/upstream/connection.ts through the pool) against raw servers
+// that send exactly the bytes under test: the request it writes, every body framing cut at awkward
+// places, interim responses, keep-alive reuse and its limits, timeouts, disconnects, cancellation
+// and TLS. Test certificate: test/helpers/tls (self-signed for 127.0.0.1, valid until 2126).
+import { afterEach, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { errors } from "undici";
+import { Cancellation } from "../../src/server/cancellation.js";
+import { UpstreamPool } from "../../src/upstream/pool.js";
+import { until } from "../helpers/until.js";
+
+const TLS_DIR = new URL("../helpers/tls/", import.meta.url);
+const cert = readFileSync(new URL("cert.pem", TLS_DIR));
+const key = readFileSync(new URL("key.pem", TLS_DIR));
+
+interface Upstream {
+  pool: UpstreamPool;
+  /** Every request head + body the server received, per connection. */
+  received: string[];
+  connections: number;
+  /** TLS only: whether each connection resumed an earlier session. */
+  resumed: boolean[];
+  server: Server;
+}
+
+const cleanups: Array<() => Promise<unknown> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+/**
+ * A server that reads one request (head + content-length body) at a time and answers it with
+ * `reply(socket, index)`, which writes whatever bytes the test wants.
+ */
+async function upstream(reply: (socket: Socket, n: number, request: string) => void, tls = false): Promise<Upstream> {
+  const up: Upstream = { pool: undefined as unknown as UpstreamPool, received: [], connections: 0, resumed: [], server: undefined as unknown as Server };
+  let n = 0;
+  const onSocket = (socket: Socket): void => {
+    up.connections++;
+    if ("isSessionReused" in socket) up.resumed.push((socket as TLSSocket).isSessionReused());
+    let buf = "";
+    socket.on("error", () => {});
+    socket.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const m = /content-length: (\d+)/i.exec(buf.slice(0, end));
+        const total = end + 4 + (m ? Number(m[1]) : 0);
+        if (buf.length < total) return;
+        const request = buf.slice(0, total);
+        buf = buf.slice(total);
+        up.received.push(request);
+        reply(socket, n++, request);
+      }
+    });
+  };
+  const server = tls ? createTlsServer({ cert, key }, onSocket) : createServer(onSocket);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  up.server = server;
+  up.pool = new UpstreamPool(`${tls ? "https" : "http"}://127.0.0.1:${port}`, tls ? { ca: cert } : undefined);
+  cleanups.push(
+    () => up.pool.destroy(),
+    () => new Promise((r) => server.close(r)),
+  );
+  return up;
+}
+
+const call = (over: Partial<Parameters<UpstreamPool["requestBuffered"]>[0]> = {}) => ({
+  path: "/v1/x?y=1",
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: '{"a":"é"}',
+  cancel: new Cancellation(),
+  headersTimeout: 5000,
+  bodyTimeout: 5000,
+  ...over,
+});
+
+/** Writes `data` one piece at a time, `size` bytes each, a little apart. */
+async function dribble(socket: Socket, data: string, size: number): Promise<void> {
+  for (let i = 0; i < data.length; i += size) {
+    socket.write(data.slice(i, i + size));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const ok = (body: string, extra = ""): string => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+describe("upstream connection: the request it writes", () => {
+  it("writes the request line, host with the port, the headers and the body's byte length", async () => {
+    const up = await upstream((s) => s.write(ok("{}")));
+    await up.pool.requestBuffered(call({ headers: Object.freeze({ "content-type": "application/json", authorization: "Bearer sk-1" }) }));
+    const port = (up.server.address() as { port: number }).port;
+    expect(up.received[0]).toBe(`POST /v1/x?y=1 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\nauthorization: Bearer sk-1\r\ncontent-length: 10\r\n\r\n{"a":"é"}`.replace("é", "\xc3\xa9"));
+  });
+
+  it("refuses a header value that would split the request, and sends nothing", async () => {
+    const up = await upstream((s) => s.write(ok("{}")));
+    await expect(up.pool.requestBuffered(call({ headers: { "x-evil": "a\r\nx-injected: 1" } }))).rejects.toBeInstanceOf(errors.InvalidArgumentError);
+    expect(up.received).toEqual([]);
+  });
+
+  it("sends GET without a body or content-length", async () => {
+    const up = await upstream((s) => s.write(ok("[]")));
+    const res = await up.pool.requestBuffered(call({ method: "GET", body: undefined, path: "/models" }));
+    expect(res.body.buffer().toString()).toBe("[]");
+    expect(up.received[0]).not.toContain("content-length");
+  });
+});
+
+describe("upstream connection: response framing", () => {
+  it("reads a content-length body delivered a few bytes at a time", async () => {
+    const body = JSON.stringify({ text: "x".repeat(300) });
+    const up = await upstream((s) => void dribble(s, ok(body, "x-dup: 1\r\nx-dup: 2\r\n"), 7));
+    const res = await up.pool.requestBuffered(call());
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["x-dup"]).toEqual(["1", "2"]);
+    expect(res.body.buffer().toString()).toBe(body);
+  });
+
+  it("decodes a chunked body with extensions and trailers, cut at every awkward place", async () => {
+    const wire = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nx-trailer: t\r\n\r\n";
+    const up = await upstream((s) => void dribble(s, wire, 3));
+    const res = await up.pool.requestStreaming(call());
+    expect(await res.body.text()).toBe("hello 0123456789");
+    // The connection is reused: the chunked end was found exactly.
+    await up.pool.requestStreaming(call()).then((r) => r.body.text());
+    expect(up.connections).toBe(1);
+  });
+
+  it("streams chunks to the reader as they arrive, before the response ends", async () => {
+    let sock: Socket | undefined;
+    const up = await upstream((s) => {
+      sock = s;
+      s.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\nb\r\ndata: one\n\n\r\n");
+    });
+    const res = await up.pool.requestStreaming(call());
+    const got: string[] = [];
+    let ended = false;
+    res.body.pipeTo({ data: (c) => got.push(c.toString()) > 0, end: () => (ended = true), error: () => {} });
+    await until("the first event", () => got.join("") === "data: one\n\n");
+    expect(ended).toBe(false);
+    sock?.write("b\r\ndata: two\n\n\r\n0\r\n\r\n");
+    await until("the end", () => ended);
+    expect(got.join("")).toBe("data: one\n\ndata: two\n\n");
+  });
+
+  it("reads a body without a length until the server closes, and does not reuse that connection", async () => {
+    const up = await upstream((s) => {
+      s.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end");
+    });
+    const res = await up.pool.requestBuffered(call());
+    expect(res.body.buffer().toString()).toBe("until the end");
+    await up.pool.requestBuffered(call());
+    expect(up.connections).toBe(2);
+  });
+
+  it("skips an interim 100 Continue and answers with the final response", async () => {
+    const up = await upstream((s) => s.write(`HTTP/1.1 100 Continue\r\n\r\n${ok('{"final":true}')}`));
+    const res = await up.pool.requestBuffered(call());
+    expect(res.statusCode).toBe(200);
+    expect(res.body.buffer().toString()).toBe('{"final":true}');
+  });
+
+  it("passes error statuses and their bodies through", async () => {
+    const up = await upstream((s) => s.write(`HTTP/1.1 429 Too Many Requests\r\nretry-after: 3\r\ncontent-length: 2\r\n\r\n{}`));
+    const res = await up.pool.requestBuffered(call());
+    expect(res.statusCode).toBe(429);
+    expect(res.headers["retry-after"]).toBe("3");
+  });
+
+  it("fails with a parser error on a malformed response", async () => {
+    const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"));
+    await expect(up.pool.requestBuffered(call())).rejects.toBeInstanceOf(errors.HTTPParserError);
+  });
+});
+
+describe("upstream connection: keep-alive", () => {
+  it("reuses one connection for requests one after another", async () => {
+    const up = await upstream((s, n) => s.write(ok(`{"n":${n}}`)));
+    for (let i = 0; i < 3; i++) expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe(`{"n":${i}}`);
+    expect(up.connections).toBe(1);
+    expect(up.pool.poolStats).toMatchObject({ connected: 1, free: 1, running: 0 });
+  });
+
+  it("opens a connection per concurrent request", async () => {
+    const up = await upstream((s, n) => setTimeout(() => s.write(ok(`{"n":${n}}`)), 30));
+    await Promise.all([1, 2, 3].map(() => up.pool.requestBuffered(call())));
+    expect(up.connections).toBe(3);
+  });
+
+  it("does not reuse a connection the server said it would close", async () => {
+    const up = await upstream((s) => s.write(ok("{}", "connection: close\r\n")));
+    await up.pool.requestBuffered(call());
+    await up.pool.requestBuffered(call());
+    expect(up.connections).toBe(2);
+  });
+
+  it("closes an idle connection before the server's keep-alive timeout runs out", async () => {
+    const up = await upstream((s) => s.write(ok("{}", "keep-alive: timeout=3\r\n")));
+    await up.pool.requestBuffered(call());
+    expect(up.pool.poolStats.connected).toBe(1);
+    // timeout=3 less the 2 s safety margin: closed after about a second.
+    await until("the idle connection to close", () => up.pool.poolStats.connected === 0, 5000);
+  });
+
+  it("opens a new connection when the server closed an idle one", async () => {
+    const up = await upstream((s) => {
+      s.write(ok("{}"));
+      setTimeout(() => s.destroy(), 10);
+    });
+    await up.pool.requestBuffered(call());
+    await until("the close to be seen", () => up.pool.poolStats.connected === 0);
+    await up.pool.requestBuffered(call());
+    expect(up.connections).toBe(2);
+  });
+});
+
+describe("upstream connection: failures", () => {
+  it("times out waiting for the response head", async () => {
+    const up = await upstream(() => {});
+    await expect(up.pool.requestBuffered(call({ headersTimeout: 300 }))).rejects.toBeInstanceOf(errors.HeadersTimeoutError);
+  });
+
+  it("times out when the body stops arriving", async () => {
+    const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"));
+    await expect(up.pool.requestBuffered(call({ bodyTimeout: 300 }))).rejects.toBeInstanceOf(errors.BodyTimeoutError);
+  });
+
+  it("fails when the server closes in the middle of a body", async () => {
+    const up = await upstream((s) => s.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"));
+    await expect(up.pool.requestBuffered(call())).rejects.toBeInstanceOf(errors.SocketError);
+  });
+
+  it("fails with the system error when nothing listens", async () => {
+    const up = await upstream(() => {});
+    await new Promise((r) => up.server.close(r));
+    const pool = new UpstreamPool(up.pool.origin);
+    cleanups.push(() => pool.destroy());
+    await expect(pool.requestBuffered(call())).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+
+  it("cancelling aborts the request and closes its connection", async () => {
+    let closed = false;
+    const up = await upstream((s) => s.on("close", () => (closed = true)));
+    const cancel = new Cancellation();
+    const pending = up.pool.requestBuffered(call({ cancel }));
+    await until("the request to arrive", () => up.received.length === 1);
+    cancel.abort();
+    await expect(pending).rejects.toBeInstanceOf(errors.RequestAbortedError);
+    await until("the server to see the close", () => closed);
+  });
+});
+
+describe("upstream connection: TLS", () => {
+  it("talks HTTPS, checks the certificate, and resumes the TLS session on a new connection", async () => {
+    const up = await upstream((s, n) => s.write(ok(`{"n":${n}}`, "connection: close\r\n")), true);
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe('{"n":0}');
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe('{"n":1}');
+    expect(up.received[0]).toContain("POST /v1/x?y=1 HTTP/1.1\r\n");
+    expect(up.resumed).toEqual([false, true]);
+  });
+
+  it("refuses a certificate it cannot verify", async () => {
+    const up = await upstream((s) => s.write(ok("{}")), true);
+    const pool = new UpstreamPool(up.pool.origin);
+    cleanups.push(() => pool.destroy());
+    await expect(pool.requestBuffered(call())).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SELF_SIGNED/) });
+  });
+});
