@@ -3,8 +3,8 @@
 // metrics) shared by every worker, and a drain on SIGTERM that lets a request in flight finish.
 // (Replacing a crashed worker: test/unit/supervisor.test.ts.)
 import { describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
@@ -21,6 +21,7 @@ interface Reply {
 
 interface Running {
   mock: MockUpstream;
+  port: number;
   logs(): string;
   /**
    * One request on a connection of its own: the kernel hands new connections to either worker,
@@ -55,6 +56,7 @@ async function startWorkers(configLines: string[] | undefined, env: Record<strin
   let stopped: Promise<number | null> | undefined;
   return {
     mock,
+    port,
     logs: () => logs,
     fresh: async (method, path, opts = {}) => {
       const agent = new Agent();
@@ -95,6 +97,14 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
     const gw = await startWorkers(["plugins:", "  - name: rate-limit", "    type: guardrail", "    stage: before_request", "    config: { requests_per_second: 0.01, burst: 4 }"]);
     try {
       expect(gw.logs()).toMatch(/"workers":2/);
+      // The workers' copies of the listening socket keep the deep accept queue (Node re-listens
+      // a descriptor with a backlog of 511 unless told otherwise, and 1000 clients connecting at
+      // once then lose handshakes).
+      const ss = spawnSync("ss", ["-Hltn", `sport = :${gw.port}`], { encoding: "utf8" });
+      if (ss.status === 0) {
+        const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
+        expect(ss.stdout.trim().split(/\s+/)[2]).toBe(String(Math.min(4096, somaxconn)));
+      } else console.warn("skipping the accept-queue check: `ss` is not available");
       const post = async (): Promise<number> => (await gw.fresh("POST", "/v1/chat/completions", { body: chatBody() })).status;
 
       // A slow request takes the first of 4 tokens (refill: 1 per 100 s) and is still upstream

@@ -185,10 +185,14 @@ export class Http1Server {
   listen(options: { port?: number; host?: string; fd?: number; backlog: number }): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(options, () => {
+      const done = (): void => {
         this.server.off("error", reject);
         resolve(this.server.address() as AddressInfo);
-      });
+      };
+      // Node 20 ignores `backlog` in the options for a descriptor (it re-listens with 511, which
+      // drops handshakes when 1000 clients connect at once); the positional argument is honoured.
+      if (options.fd !== undefined) this.server.listen({ fd: options.fd }, options.backlog, done);
+      else this.server.listen(options, done);
     });
   }
 
