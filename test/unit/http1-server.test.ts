@@ -29,7 +29,7 @@ const echo: Handler = (req, res) => {
   res.end(body);
 };
 
-async function start(handle: Handler = echo, opts: { keepAliveTimeoutMs?: number; maxBody?: number } = {}): Promise<Harness> {
+async function start(handle: Handler = echo, opts: { keepAliveTimeoutMs?: number; headersTimeoutMs?: number; maxBody?: number } = {}): Promise<Harness> {
   const seen: FastRequest[] = [];
   const fallbackSeen: string[] = [];
   const fallback: NodeHttpServer = createHttpServer((req, res) => {
@@ -49,7 +49,7 @@ async function start(handle: Handler = echo, opts: { keepAliveTimeoutMs?: number
       handle(req, res);
     },
   };
-  const server = new Http1Server(lane, fallback, { keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 65_000 });
+  const server = new Http1Server(lane, fallback, { keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 65_000, headersTimeoutMs: opts.headersTimeoutMs ?? 60_000 });
   const addr = await server.listen({ port: 0, host: "127.0.0.1", backlog: 511 });
   cleanups.push(async () => {
     const stopped = server.stopAccepting();
@@ -161,6 +161,20 @@ describe("fast lane: requests it serves", () => {
     c.socket.write("GET /fast/x HTTP/1.1\r\nhost: x\r\n\r\n");
     await until("the socket to show it", () => c.received().includes("/fast/x"));
     await c.closed; // the sweep runs every second
+  });
+
+  it("answers 408 and closes when a request head trickles in for longer than the headers timeout", async () => {
+    const h = await start(echo, { headersTimeoutMs: 300 });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/x HTTP/1.1\r\n");
+    const timer = setInterval(() => c.socket.write("x-a: 1\r\n"), 100);
+    try {
+      await c.closed;
+    } finally {
+      clearInterval(timer);
+    }
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(h.seen).toEqual([]);
   });
 
   it("on shutdown closes idle connections and lets a request in flight finish with connection: close", async () => {

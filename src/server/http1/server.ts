@@ -32,6 +32,8 @@ export interface FastLane {
 export interface Http1ServerOptions {
   /** Idle keep-alive connections are closed after this long (node:http: keepAliveTimeout). */
   keepAliveTimeoutMs: number;
+  /** A request head must arrive whole within this long (node:http: headersTimeout). */
+  headersTimeoutMs: number;
 }
 
 /** node:http's default limit for a request head; bigger ones go to it (it answers 431). */
@@ -40,6 +42,7 @@ const MAX_HEAD = 16 * 1024;
 const MAX_PIPELINED = 64 * 1024;
 const SWEEP_MS = 1000;
 const CRLF2 = Buffer.from("\r\n\r\n");
+const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
 
 class Connection implements ResponseOwner {
   /** Bytes read and not yet consumed. */
@@ -48,6 +51,8 @@ class Connection implements ResponseOwner {
   private head: RequestHead | undefined;
   res: Http1Response | undefined;
   lastActive = Date.now();
+  /** When the first byte of a request whose head is not complete yet arrived (0: none pending). */
+  headSince = 0;
   private paused = false;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
   private readonly onDrain = (): void => {
@@ -72,6 +77,7 @@ class Connection implements ResponseOwner {
 
   private received(chunk: Buffer): void {
     this.lastActive = Date.now();
+    if (this.buf === undefined && this.head === undefined) this.headSince = this.lastActive;
     this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.res !== undefined) {
       if (this.buf.length > MAX_PIPELINED && !this.paused) {
@@ -100,6 +106,7 @@ class Connection implements ResponseOwner {
         return;
       }
       head = this.head = parsed;
+      this.headSince = 0;
     }
     const need = head.headLength + head.contentLength;
     if (buf.length < need) return;
@@ -223,7 +230,14 @@ export class Http1Server {
   }
 
   private closeExpired(): void {
-    const cutoff = Date.now() - this.opts.keepAliveTimeoutMs;
-    for (const c of this.conns) if (c.res === undefined && c.lastActive < cutoff) c.socket.destroy();
+    const now = Date.now();
+    const idleCutoff = now - this.opts.keepAliveTimeoutMs;
+    const headCutoff = now - this.opts.headersTimeoutMs;
+    for (const c of this.conns) {
+      if (c.res !== undefined) continue;
+      // A head still incomplete after headersTimeout (slowloris): 408 and close, as node:http does.
+      if (c.headSince !== 0 && c.headSince < headCutoff) c.socket.end(REQUEST_TIMEOUT);
+      else if (c.lastActive < idleCutoff) c.socket.destroy();
+    }
   }
 }
