@@ -97,11 +97,11 @@ export class Http1Response extends EventEmitter implements HttpResponse {
     if (size === 0) return head === "" ? true : this.socket.write(head, "latin1");
     if (!this.chunked) {
       if (head === "") return this.socket.write(chunk);
-      return typeof chunk === "string" ? this.socket.write(head + chunk) : this.writeParts(head, chunk, "");
+      return this.socket.write(typeof chunk === "string" ? head + chunk : frame(head, chunk, ""));
     }
     const prefix = `${head}${size.toString(16)}\r\n`;
     if (typeof chunk === "string") return this.socket.write(`${prefix}${chunk}\r\n`);
-    return this.writeParts(prefix, chunk, "\r\n");
+    return this.socket.write(frame(prefix, chunk, "\r\n"));
   }
 
   end(chunk?: string | Uint8Array): this {
@@ -118,14 +118,10 @@ export class Http1Response extends EventEmitter implements HttpResponse {
       this.socket.write(head + tail, "latin1", this.onWritten);
     } else if (typeof chunk === "string") {
       this.socket.write(this.chunked ? `${head}${size.toString(16)}\r\n${chunk}\r\n${tail}` : head + chunk, this.onWritten);
+    } else if (this.chunked) {
+      this.socket.write(frame(`${head}${size.toString(16)}\r\n`, chunk, `\r\n${tail}`), this.onWritten);
     } else {
-      const socket = this.socket;
-      socket.cork();
-      if (this.chunked) socket.write(`${head}${size.toString(16)}\r\n`, "latin1");
-      else if (head !== "") socket.write(head, "latin1");
-      socket.write(chunk);
-      socket.write(this.chunked ? `\r\n${tail}` : "", "latin1", this.onWritten);
-      socket.uncork();
+      this.socket.write(head === "" ? chunk : frame(head, chunk, ""), this.onWritten);
     }
     return this;
   }
@@ -143,15 +139,7 @@ export class Http1Response extends EventEmitter implements HttpResponse {
     this.emit("close");
   }
 
-  private writeParts(before: string, chunk: Uint8Array, after: string): boolean {
-    const socket = this.socket;
-    socket.cork();
-    socket.write(before, "latin1");
-    socket.write(chunk);
-    const ok = after === "" ? true : socket.write(after, "latin1");
-    socket.uncork();
-    return ok && socket.writableLength < socket.writableHighWaterMark;
-  }
+
 
   /**
    * Status line and headers. bodySize >= 0: the whole body is known (end), so a missing
@@ -194,6 +182,19 @@ export class Http1Response extends EventEmitter implements HttpResponse {
     else if (this.keepAlive) out += "keep-alive: timeout=65\r\n";
     return `${out}\r\n`;
   }
+}
+
+/**
+ * One buffer with the framing around the bytes: one plain write (one syscall, no cork/writev
+ * bookkeeping) per response or SSE event. The copy is a few hundred bytes.
+ */
+function frame(before: string, chunk: Uint8Array, after: string): Buffer {
+  const at = before.length;
+  const out = Buffer.allocUnsafe(at + chunk.byteLength + after.length);
+  out.write(before, 0, "latin1");
+  out.set(chunk, at);
+  if (after.length > 0) out.write(after, at + chunk.byteLength, "latin1");
+  return out;
 }
 
 function hasName(list: string[], lower: string): boolean {
