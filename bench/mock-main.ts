@@ -5,11 +5,17 @@
 //     and one list of SSE frames, both built once at start. Per request it only drains the body,
 //     looks for "stream":true and answers after the latency. This keeps the mock's CPU per request
 //     low so the ceiling measured "direct to mock" is the machine's, not the mock's.
+//   --mode raw: the same answers as lean, written by hand on raw sockets (net) instead of node:http:
+//     HTTP/1.1 keep-alive, content-length request bodies, the JSON answer with content-length and
+//     the stream with chunked framing. It costs about a third of lean's CPU per request, which on
+//     a 2-core machine shared with the gateway and the load generator is CPU the proxies under
+//     test get back (BENCHMARKS.md measures both).
 //   --mode full: the test suite's MockUpstream (parses every request, echoes it), record = false.
 // Flags: --port N --host H --latency MS --chunks N --chunk-delay MS --text S --workers N
 // With --workers > 1 it runs N processes on the same port (node:cluster).
 import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
 import { parseArgs } from "node:util";
 import { openaiFormat } from "../test/mock-upstream/openai.js";
 import type { MockReply } from "../test/mock-upstream/format.js";
@@ -108,6 +114,65 @@ function startLean(): void {
   process.on("SIGINT", stop);
 }
 
+function startRaw(): void {
+  const jsonAnswer = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\nkeep-alive: timeout=65\r\n\r\n`), body]);
+  const sseHead = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\nkeep-alive: timeout=65\r\n\r\n";
+  const chunked = frames.map((f) => Buffer.concat([Buffer.from(`${f.length.toString(16)}\r\n`), f, Buffer.from("\r\n")]));
+  const first = Buffer.concat([Buffer.from(sseHead), chunked[0] ?? Buffer.alloc(0), ...(chunked.length === 1 ? [Buffer.from("0\r\n\r\n")] : [])]);
+  const last = Buffer.concat([chunked[chunked.length - 1] ?? Buffer.alloc(0), Buffer.from("0\r\n\r\n")]);
+  const CRLF2 = Buffer.from("\r\n\r\n");
+  const STREAM_TRUE = Buffer.from('"stream":true');
+  const LENGTH = /\r\ncontent-length:\s*(\d+)/i;
+
+  function stream(socket: Socket, i: number): void {
+    if (socket.destroyed) return;
+    if (i === chunked.length - 1) {
+      socket.write(last);
+      return;
+    }
+    socket.write(chunked[i] as Buffer);
+    setTimeout(stream, chunkDelayMs, socket, i + 1);
+  }
+  function answer(socket: Socket, wantsStream: boolean): void {
+    if (socket.destroyed) return;
+    if (!wantsStream) socket.write(jsonAnswer);
+    else {
+      socket.write(first);
+      if (chunked.length > 1) setTimeout(stream, chunkDelayMs, socket, 1);
+    }
+  }
+
+  const server = createNetServer({ noDelay: true }, (socket) => {
+    let buf: Buffer | undefined;
+    socket.on("error", () => {});
+    socket.on("data", (d: Buffer) => {
+      buf = buf === undefined ? d : Buffer.concat([buf, d]);
+      // Requests are answered one at a time in order; a pipelined one waits in buf.
+      for (;;) {
+        const end: number = buf.indexOf(CRLF2);
+        if (end < 0) return;
+        const m = LENGTH.exec(buf.toString("latin1", 0, end));
+        const total: number = end + 4 + (m ? Number(m[1]) : 0);
+        if (buf.length < total) return;
+        const wantsStream = buf.indexOf(STREAM_TRUE, end + 4) >= 0 && buf.indexOf(STREAM_TRUE, end + 4) < total;
+        buf = buf.length === total ? undefined : buf.subarray(total);
+        setTimeout(answer, latencyMs, socket, wantsStream);
+        if (buf === undefined) return;
+      }
+    });
+  });
+  server.listen({ port, host, backlog: 4096 }, () => {
+    const addr = server.address();
+    ready(typeof addr === "object" && addr ? addr.port : port);
+  });
+  const stop = (): void => {
+    server.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
 if (workers > 1 && cluster.isPrimary) {
   if (port === 0) throw new Error("--workers > 1 needs a fixed --port");
   let up = 0;
@@ -125,5 +190,6 @@ if (workers > 1 && cluster.isPrimary) {
   process.on("SIGINT", stop);
 } else {
   if (values.mode === "full") await startFull();
+  else if (values.mode === "raw") startRaw();
   else startLean();
 }
