@@ -43,7 +43,7 @@ if (!opt.a || !opt.b) {
 
 const tmp = mkdtempSync(join(tmpdir(), "ferrogw-ab-"));
 const mockPort = await freePort();
-const mock = spawn(process.execPath, [join(BENCH, "..", "dist-bench", "bench", "mock-main.js"), "--port", String(mockPort), "--latency", "60", "--chunks", "20", "--chunk-delay", "5", "--mode", "lean"], { stdio: "ignore" });
+const mock = spawn(process.execPath, [join(BENCH, "..", "dist-bench", "bench", "mock-main.js"), "--port", String(mockPort), "--latency", "60", "--chunks", "20", "--chunk-delay", "5", "--mode", "raw"], { stdio: "ignore" });
 const config = join(tmp, "gateway.yaml");
 writeFileSync(config, `strategy: { mode: single }\ntargets: [{ virtual_key: openai }]\nproviders:\n  openai:\n    base_url: http://127.0.0.1:${mockPort}/v1\n    api_key: sk-bench-not-a-real-key-0000\n`);
 

@@ -43,7 +43,7 @@ const { values: opt } = parseArgs({
     warmup: { type: "string" },
     workers: { type: "string" },
     "mock-workers": { type: "string", default: "1" },
-    "mock-mode": { type: "string", default: "lean" },
+    "mock-mode": { type: "string", default: "raw" },
     "load-threads": { type: "string", default: "2" },
     only: { type: "string", default: "unary,stream,overhead" },
     targets: { type: "string", default: "direct,nginx,gateway" },
