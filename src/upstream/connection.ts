@@ -56,6 +56,10 @@ const MAX_IDLE_MS = 600_000;
 const IDLE_MARGIN_MS = 2_000;
 const KEEP_ALIVE_HINT = /timeout=(\d+)/i;
 const CHUNK_SIZE = /^[0-9a-fA-F]{1,12}$/;
+const STATUS_LINE = /^HTTP\/1\.[01] [1-9][0-9]{2}(?: |$)/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Optional whitespace around a header value is spaces and tabs only (String#trim also strips others).
+const OWS = /^[ \t]+|[ \t]+$/g;
 const DECIMAL = /^\d{1,15}$/;
 
 const enum Wait {
@@ -82,12 +86,11 @@ export class UpstreamConnection {
   private keepAlive = true;
   private headRequest = false;
   private paused = false;
+  private trailerBytes = 0;
   /** The server closed the connection while a read-until-close body was paused. */
   private eof = false;
   private headersTimeoutMs = 0;
   private bodyTimeoutMs = 0;
-  private readonly resumeBound = (): void => this.resume();
-  private readonly abortBound = (err: Error): void => this.fail(err);
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -129,6 +132,8 @@ export class UpstreamConnection {
     this.phase = Phase.Head;
     this.keepAlive = true;
     this.eof = false;
+    this.paused = false;
+    this.trailerBytes = 0;
     this.headRequest = isHead;
     this.headersTimeoutMs = headersTimeoutMs;
     this.bodyTimeoutMs = bodyTimeoutMs;
@@ -202,8 +207,9 @@ export class UpstreamConnection {
     if (!this.paused) this.parse();
   }
 
-  private resume(): void {
-    if (!this.paused || this.events === undefined) return;
+  /** Reading again after the reader paused; a no-op once `events`' exchange is over. */
+  private resume(events: ExchangeEvents): void {
+    if (!this.paused || this.events !== events) return;
     this.paused = false;
     this.waitFor(Wait.Body);
     if (this.eof) {
@@ -288,7 +294,15 @@ export class UpstreamConnection {
         }
         case Phase.Trailers: {
           const eol = buf.indexOf(CRLF);
-          if (eol < 0) return;
+          if (eol < 0) {
+            if (this.trailerBytes + buf.length > MAX_HEAD) this.fail(new errors.HeadersOverflowError());
+            return;
+          }
+          this.trailerBytes += eol + 2;
+          if (this.trailerBytes > MAX_HEAD) {
+            this.fail(new errors.HeadersOverflowError());
+            return;
+          }
           this.take(eol + 2);
           if (eol === 0) {
             this.finish();
@@ -318,11 +332,11 @@ export class UpstreamConnection {
     const lineEnd = head.indexOf("\r\n");
     const statusLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
     // "HTTP/1.1 200 OK": version, then a three-digit status.
-    const status = Number(statusLine.slice(9, 12));
-    if (!statusLine.startsWith("HTTP/1.") || statusLine.length < 12 || !Number.isInteger(status) || status < 100) {
+    if (!STATUS_LINE.test(statusLine)) {
       this.fail(new errors.HTTPParserError("invalid status line"));
       return;
     }
+    const status = Number(statusLine.slice(9, 12));
     const http10 = statusLine.charCodeAt(7) === 48; /* "0" */
     const headers: Record<string, string | string[] | undefined> = {};
     let pos = lineEnd < 0 ? head.length : lineEnd + 2;
@@ -330,9 +344,15 @@ export class UpstreamConnection {
       let next = head.indexOf("\r\n", pos);
       if (next < 0) next = head.length;
       const colon = head.indexOf(":", pos);
-      if (colon > pos && colon < next) {
-        const key = head.slice(pos, colon).trim().toLowerCase();
-        const value = head.slice(colon + 1, next).trim();
+      const name = colon > pos && colon < next ? head.slice(pos, colon) : "";
+      // No colon, a continuation line (obs-fold) or whitespace in the name: not a header llhttp accepts.
+      if (!HEADER_NAME.test(name)) {
+        this.fail(new errors.HTTPParserError("invalid response header"));
+        return;
+      }
+      {
+        const key = name.toLowerCase();
+        const value = head.slice(colon + 1, next).replace(OWS, "");
         const prev = headers[key];
         if (prev === undefined) headers[key] = value;
         else if (Array.isArray(prev)) prev.push(value);
@@ -355,10 +375,13 @@ export class UpstreamConnection {
     if (this.headRequest || status === 204 || status === 304) {
       this.phase = Phase.Idle;
     } else if (te !== undefined) {
-      if (typeof te !== "string" || !te.toLowerCase().trim().endsWith("chunked")) {
+      const codings = typeof te === "string" ? te.toLowerCase().split(",") : [];
+      if (codings.length === 0 || codings[codings.length - 1]?.trim() !== "chunked") {
         this.fail(new errors.HTTPParserError("unsupported transfer-encoding"));
         return;
       }
+      // Both framings at once: chunked wins (RFC 9112 6.3), and the connection is not reused.
+      if (cl !== undefined) this.keepAlive = false;
       this.phase = Phase.ChunkSize;
     } else if (cl !== undefined) {
       const n = typeof cl === "string" && DECIMAL.test(cl) ? Number(cl) : Number.NaN;
@@ -374,7 +397,12 @@ export class UpstreamConnection {
     }
     const events = this.events as ExchangeEvents;
     this.waitFor(Wait.Body);
-    const go = events.headers(status, headers, this.resumeBound, this.abortBound);
+    // Bound to this exchange: a late resume() or abort() from its reader never touches the next one.
+    const resume = (): void => this.resume(events);
+    const abort = (err: Error): void => {
+      if (this.events === events) this.fail(err);
+    };
+    const go = events.headers(status, headers, resume, abort);
     if (this.events !== events) return;
     if (this.phase === Phase.Idle) {
       this.finish();
@@ -390,6 +418,11 @@ export class UpstreamConnection {
     this.events = undefined;
     this.phase = Phase.Idle;
     this.waitFor(Wait.None);
+    // The reader paused on the last piece: reading resumes for whoever gets the connection next.
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
     if (this.keepAlive && this.buf === undefined && !this.closed && !this.eof && !this.socket.readableEnded) {
       this.idleSince = Date.now();
       this.owner.release(this);

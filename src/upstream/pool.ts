@@ -60,23 +60,34 @@ const SWEEP_MS = 250;
 // A header name is a token; a value has no CR, LF or NUL (they would split the request).
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_BAD = /[\r\n\0]/;
-/** Header lines of the header objects codecs reuse on every request (they are frozen). */
-const headerLines = new WeakMap<Readonly<Record<string, string>>, string>();
+// A request target: visible ASCII only (no space, CR, LF); a method: a token.
+const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 
-function formatHeaders(headers: Readonly<Record<string, string>>): string {
-  let out = "";
+interface HeaderLines {
+  lines: string;
+  /** The caller set Host itself (a provider's `headers:`); it replaces the one from the URL. */
+  hasHost: boolean;
+}
+
+/** Header lines of the header objects codecs reuse on every request (they are frozen). */
+const headerLines = new WeakMap<Readonly<Record<string, string>>, HeaderLines>();
+
+function formatHeaders(headers: Readonly<Record<string, string>>): HeaderLines {
+  let lines = "";
+  let hasHost = false;
   for (const name in headers) {
     const value = headers[name] as string;
     if (!HEADER_NAME.test(name) || HEADER_VALUE_BAD.test(value)) throw new errors.InvalidArgumentError(`invalid upstream request header: ${JSON.stringify(name)}`);
     const lower = name.toLowerCase();
     // Framing is ours: the length comes from the body, and the connection is kept alive.
     if (lower === "content-length" || lower === "transfer-encoding" || lower === "connection") continue;
-    out += `${name}: ${value}\r\n`;
+    if (lower === "host") hasHost = true;
+    lines += `${name}: ${value}\r\n`;
   }
-  return out;
+  return { lines, hasHost };
 }
 
-function headerLinesOf(headers: Readonly<Record<string, string>>): string {
+function headerLinesOf(headers: Readonly<Record<string, string>>): HeaderLines {
   if (!Object.isFrozen(headers)) return formatHeaders(headers);
   let lines = headerLines.get(headers);
   if (lines === undefined) {
@@ -183,8 +194,10 @@ export class UpstreamPool implements ConnectionOwner {
     }
     let head: string;
     try {
+      if (!HEADER_NAME.test(req.method) || !REQUEST_TARGET.test(req.path)) throw new errors.InvalidArgumentError(`invalid upstream request: ${JSON.stringify(`${req.method} ${req.path}`)}`);
+      const { lines, hasHost } = headerLinesOf(req.headers);
       const length = req.body === undefined ? (req.method === "GET" || req.method === "HEAD" ? "" : "content-length: 0\r\n") : `content-length: ${Buffer.byteLength(req.body)}\r\n`;
-      head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${this.target.hostHeader}\r\n${headerLinesOf(req.headers)}${length}\r\n`;
+      head = `${req.method} ${req.path} HTTP/1.1\r\n${hasHost ? "" : `host: ${this.target.hostHeader}\r\n`}${lines}${length}\r\n`;
     } catch (err) {
       on.error(err as Error);
       return;
@@ -222,6 +235,11 @@ export class UpstreamPool implements ConnectionOwner {
 
   forget(conn: UpstreamConnection): void {
     this.connections.delete(conn);
+    const i = this.idle.lastIndexOf(conn);
+    if (i >= 0) {
+      this.idle[i] = this.idle[this.idle.length - 1] as UpstreamConnection;
+      this.idle.pop();
+    }
     if (this.connections.size === 0) this.drained?.();
   }
 

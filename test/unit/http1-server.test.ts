@@ -177,6 +177,84 @@ describe("fast lane: requests it serves", () => {
     expect(h.seen).toEqual([]);
   });
 
+  it("assembles a large body that arrives in many small pieces", async () => {
+    const h = await start(echo, { maxBody: 1 << 20 });
+    const c = raw(h.port);
+    const payload = Array.from({ length: 40_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join("");
+    c.socket.write(`POST /fast/big HTTP/1.1\r\nhost: x\r\ncontent-length: ${payload.length}\r\n\r\n`);
+    for (let i = 0; i < payload.length; i += 997) c.socket.write(payload.slice(i, i + 997));
+    c.socket.write("GET /fast/after HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("both answers", () => count(c.received(), "HTTP/1.1 200 OK") === 2);
+    expect(h.seen[0]?.body.toString()).toBe(payload);
+    expect(h.seen[1]?.url).toBe("/fast/after");
+  });
+
+  it("times out a head that trickles in after a complete request on the same connection", async () => {
+    const h = await start(echo, { headersTimeoutMs: 300 });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/one HTTP/1.1\r\nhost: x\r\n\r\nGET /fast/two HTTP/1.1\r\n");
+    const timer = setInterval(() => c.socket.write("x-a: 1\r\n"), 100);
+    try {
+      await c.closed;
+    } finally {
+      clearInterval(timer);
+    }
+    expect(c.received()).toContain('"url":"/fast/one"');
+    expect(c.received()).toContain("HTTP/1.1 408 ");
+    expect(h.seen.map((r) => r.url)).toEqual(["/fast/one"]);
+  });
+
+  it("reads nothing more after answering 408", async () => {
+    const h = await start(echo, { headersTimeoutMs: 300 });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/x HTTP/1.1\r\n");
+    await until("the 408", () => c.received().startsWith("HTTP/1.1 408"));
+    c.socket.write("host: x\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.seen).toEqual([]);
+  });
+
+  it("does not report a response as finished when the client resets while it is being written", async () => {
+    let res: Http1Response | undefined;
+    const h = await start((_req, r) => {
+      res = r;
+      r.writeHead(200, ["content-type", "application/octet-stream"]);
+      r.end(Buffer.alloc(32 * 1024 * 1024, 120));
+    });
+    const c = raw(h.port);
+    c.socket.pause();
+    c.socket.write("GET /fast/big HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the handler", () => res !== undefined);
+    const events: string[] = [];
+    res?.on("finish", () => events.push("finish"));
+    const closed = new Promise<boolean>((resolve) => res?.on("close", () => resolve(res?.writableFinished ?? true)));
+    await new Promise((r) => setTimeout(r, 100));
+    c.socket.resetAndDestroy();
+    expect(await closed).toBe(false);
+    expect(events).toEqual([]);
+  });
+
+  it("refuses header values node:http would refuse, and writes latin1 values as latin1", async () => {
+    let thrown: unknown;
+    const h = await start((_req, res) => {
+      try {
+        res.writeHead(200, ["x-bad", "a\r\nx-injected: 1"]);
+      } catch (err) {
+        thrown = err;
+      }
+      res.writeHead(200, ["x-name", "caf\u00e9", "content-type", "text/plain"]);
+      res.end("é");
+    });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/h HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the answer", () => c.received().includes("\r\n\r\n"));
+    await until("the body", () => c.received().endsWith("\xc3\xa9"));
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(c.received()).not.toContain("x-injected");
+    expect(c.received()).toContain("x-name: caf\xe9\r\n");
+    expect(c.received()).toContain("content-length: 2\r\n");
+  });
+
   it("on shutdown closes idle connections and lets a request in flight finish with connection: close", async () => {
     const pending: Array<() => void> = [];
     const h = await start((req, res) => {
@@ -244,12 +322,17 @@ describe("fast lane: requests it hands to node:http", () => {
     ["a bare LF inside the head", "GET /fast/x HTTP/1.1\r\nhost: x\nx-a: 1\r\n\r\n"],
     ["two different content-lengths", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab"],
     ["a non-numeric content-length", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 1x\r\n\r\na"],
+    // String#trim strips NBSP; node:http does not, so "5\xA0" must not read as 5 (request smuggling).
+    ["a content-length followed by a non-breaking space", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 5\xa0\r\n\r\nhelloGET /fast/y HTTP/1.1\r\nhost: x\r\n\r\n"],
+    ["the same content-length twice", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ncontent-length: 2\r\n\r\nab"],
+    ["a bare CR in the request target", "GET /fast/a\rX:y HTTP/1.1\r\nhost: x\r\n\r\n"],
+    ["a tab in the request target", "GET /fast/a\tb HTTP/1.1\r\nhost: x\r\n\r\n"],
   ];
   for (const [name, request] of malformed) {
     it(`lets node:http refuse ${name} with 400`, async () => {
       const h = await start();
       const c = raw(h.port);
-      c.socket.write(request);
+      c.socket.write(Buffer.from(request, "latin1"));
       await until("the socket to show it", () => c.received().startsWith("HTTP/1.1 400"));
       expect(h.seen).toEqual([]);
     });

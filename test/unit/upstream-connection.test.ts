@@ -104,6 +104,20 @@ describe("upstream connection: the request it writes", () => {
     expect(up.received).toEqual([]);
   });
 
+  it("sends a Host header the provider configured instead of the one from the URL, once", async () => {
+    const up = await upstream((s) => s.write(ok("{}")));
+    await up.pool.requestBuffered(call({ headers: { Host: "api.internal", "content-type": "application/json" } }));
+    expect(up.received[0]?.match(/^host:/gim)).toHaveLength(1);
+    expect(up.received[0]).toContain("\r\nHost: api.internal\r\n");
+  });
+
+  it("refuses a request target or method that would break the request line", async () => {
+    const up = await upstream((s) => s.write(ok("{}")));
+    await expect(up.pool.requestBuffered(call({ path: "/v1/x HTTP/1.1\r\nx-injected: 1\r\n\r\n" }))).rejects.toBeInstanceOf(errors.InvalidArgumentError);
+    await expect(up.pool.requestBuffered(call({ method: "GET /x" }))).rejects.toBeInstanceOf(errors.InvalidArgumentError);
+    expect(up.received).toEqual([]);
+  });
+
   it("sends GET without a body or content-length", async () => {
     const up = await upstream((s) => s.write(ok("[]")));
     const res = await up.pool.requestBuffered(call({ method: "GET", body: undefined, path: "/models" }));
@@ -173,9 +187,30 @@ describe("upstream connection: response framing", () => {
     expect(res.headers["retry-after"]).toBe("3");
   });
 
-  it("fails with a parser error on a malformed response", async () => {
-    const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"));
-    await expect(up.pool.requestBuffered(call())).rejects.toBeInstanceOf(errors.HTTPParserError);
+  const malformed: Array<[string, string]> = [
+    ["a bad chunk size", "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"],
+    ["a transfer-encoding that only ends in 'chunked'", "HTTP/1.1 200 OK\r\ntransfer-encoding: xchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"],
+    ["a space before a header's colon", "HTTP/1.1 200 OK\r\ncontent-length : 3\r\n\r\nabc"],
+    ["a folded header line", "HTTP/1.1 200 OK\r\nx-a: 1\r\n 2\r\ncontent-length: 3\r\n\r\nabc"],
+    ["a status that is not three digits", "HTTP/1.1 1e2 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc"],
+    ["trailers without end", `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n${"x-t: 1\r\n".repeat(10_000)}`],
+  ];
+  for (const [name, wire] of malformed) {
+    it(`fails with a parser error on ${name}`, async () => {
+      const up = await upstream((s) => s.write(wire));
+      const err = await up.pool.requestBuffered(call()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err instanceof errors.HTTPParserError || err instanceof errors.HeadersOverflowError).toBe(true);
+    });
+  }
+
+  it("reads chunked when a response also has a content-length, and does not reuse that connection", async () => {
+    const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 100\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe("abc");
+    await up.pool.requestBuffered(call());
+    expect(up.connections).toBe(2);
   });
 });
 
@@ -206,6 +241,28 @@ describe("upstream connection: keep-alive", () => {
     expect(up.pool.poolStats.connected).toBe(1);
     // timeout=3 less the 2 s safety margin: closed after about a second.
     await until("the idle connection to close", () => up.pool.poolStats.connected === 0, 5000);
+  });
+
+  it("gives the next request a connection that reads, after a reader paused on the last piece", async () => {
+    // A streaming call's body is not read until somebody asks: the whole error answer arrives
+    // while its reader is paused, then the connection goes back to the pool.
+    const up = await upstream((s, n) => s.write(n === 0 ? "HTTP/1.1 400 Bad Request\r\ncontent-length: 15\r\n\r\n{\"error\":\"bad\"}" : ok('{"next":true}')));
+    const first = await up.pool.requestStreaming(call());
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await first.body.text()).toBe('{"error":"bad"}');
+    const second = await up.pool.requestBuffered(call({ headersTimeout: 2000 }));
+    expect(second.body.buffer().toString()).toBe('{"next":true}');
+    expect(up.connections).toBe(1);
+  });
+
+  it("does not count connections the server closed as free", async () => {
+    const up = await upstream((s) => {
+      s.write(ok("{}"));
+      setTimeout(() => s.destroy(), 10);
+    });
+    await Promise.all([1, 2, 3].map(() => up.pool.requestBuffered(call())));
+    await until("the closes to be seen", () => up.pool.poolStats.connected === 0);
+    expect(up.pool.poolStats.free).toBe(0);
   });
 
   it("opens a new connection when the server closed an idle one", async () => {

@@ -24,6 +24,11 @@ const FIRST_WINS = new Set(["age", "authorization", "content-length", "content-t
 // Any of these makes the request node:http's: they change how the body or the connection is read.
 const NOT_PLAIN = new Set(["transfer-encoding", "expect", "upgrade"]);
 const DIGITS = /^[0-9]{1,15}$/;
+// An origin-form target: a slash, then visible ASCII only (node:http refuses CR, tab and bytes >= 0x80).
+const TARGET = /^\/[\x21-\x7e]*$/;
+// Optional whitespace is spaces and tabs only: String#trim would also strip NBSP (0xA0) and turn
+// "5\xA0" into a valid content-length that node:http refuses (a request-smuggling difference).
+const OWS = /^[ \t]+|[ \t]+$/g;
 const CLOSE = /(?:^|,)\s*close\s*(?:,|$)/i;
 
 /**
@@ -41,7 +46,7 @@ export function parseRequestHead(buf: Buffer, end: number): RequestHead | undefi
   if (sp1 <= 0 || sp2 < 0 || line.slice(sp2 + 1) !== "HTTP/1.1") return undefined;
   const method = line.slice(0, sp1);
   const url = line.slice(sp1 + 1, sp2);
-  if (!TOKEN.test(method) || url.charCodeAt(0) !== 47 /* / */ || url.includes(" ") || url.includes("\n")) return undefined;
+  if (!TOKEN.test(method) || !TARGET.test(url)) return undefined;
 
   const headers: IncomingHttpHeaders = {};
   const raw = headers as Record<string, string>;
@@ -58,12 +63,12 @@ export function parseRequestHead(buf: Buffer, end: number): RequestHead | undefi
     if (!TOKEN.test(name)) return undefined;
     const key = name.toLowerCase();
     if (NOT_PLAIN.has(key)) return undefined;
-    const value = h.slice(colon + 1).trim();
+    const value = h.slice(colon + 1).replace(OWS, "");
     const prev = raw[key];
     if (prev === undefined) raw[key] = value;
-    else if (key === "content-length") {
-      if (prev !== value) return undefined;
-    } else if (!FIRST_WINS.has(key)) raw[key] = key === "cookie" ? `${prev}; ${value}` : `${prev}, ${value}`;
+    // node:http refuses a repeated content-length, even with the same value.
+    else if (key === "content-length") return undefined;
+    else if (!FIRST_WINS.has(key)) raw[key] = key === "cookie" ? `${prev}; ${value}` : `${prev}, ${value}`;
   }
   if (raw.host === undefined) return undefined;
   const cl = raw["content-length"];

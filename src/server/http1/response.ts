@@ -52,7 +52,15 @@ export class Http1Response extends EventEmitter implements HttpResponse {
   private chunked = false;
   private hasLength = false;
   private closed = false;
-  private readonly onWritten = (): void => {
+  /** The head has a byte >= 0x80 (latin1): it cannot share a UTF-8 string write with the body. */
+  private headLatin1 = false;
+  private readonly onWritten = (err?: Error | null): void => {
+    // The client went away while the last bytes were flushing: not finished ('close' follows).
+    // (Node calls a write's callback without an error when the socket was destroyed meanwhile.)
+    if (err || this.socket.destroyed) {
+      this.socket.destroy();
+      return;
+    }
     this.writableFinished = true;
     this.owner.responseFinished(this);
   };
@@ -68,6 +76,8 @@ export class Http1Response extends EventEmitter implements HttpResponse {
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     if (this.headersSent) throw new Error("Cannot set headers after they are sent to the client");
+    const text = Array.isArray(value) ? value.join(", ") : String(value);
+    checkHeader(name, text);
     const early = (this.early ??= []);
     const key = name.toLowerCase();
     for (let i = 0; i < early.length; i += 2) {
@@ -76,12 +86,13 @@ export class Http1Response extends EventEmitter implements HttpResponse {
         break;
       }
     }
-    early.push(key, Array.isArray(value) ? value.join(", ") : String(value));
+    early.push(key, text);
     return this;
   }
 
   writeHead(status: number, headers: string[] = []): this {
     if (this.headersSent) throw new Error("Cannot write headers after they are sent to the client");
+    for (let i = 0; i < headers.length; i += 2) checkHeader(headers[i] as string, headers[i + 1] as string);
     this.headersSent = true;
     this.status = status;
     this.list = headers;
@@ -94,6 +105,7 @@ export class Http1Response extends EventEmitter implements HttpResponse {
     const size = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
     let head = "";
     if (!this.flushed) head = this.formatHead(-1);
+    if (this.headLatin1 && head !== "" && typeof chunk === "string") chunk = Buffer.from(chunk);
     if (size === 0) return head === "" ? true : this.socket.write(head, "latin1");
     if (!this.chunked) {
       if (head === "") return this.socket.write(chunk);
@@ -111,6 +123,7 @@ export class Http1Response extends EventEmitter implements HttpResponse {
     if (!this.headersSent) this.writeHead(this.status);
     const size = chunk === undefined ? 0 : typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
     const head = this.flushed ? "" : this.formatHead(size);
+    if (this.headLatin1 && head !== "" && typeof chunk === "string") chunk = Buffer.from(chunk);
     let tail: string;
     if (!this.chunked) tail = "";
     else tail = LAST_CHUNK;
@@ -180,6 +193,7 @@ export class Http1Response extends EventEmitter implements HttpResponse {
     out += dateHeader();
     if (connection === undefined) out += this.keepAlive ? KEEP_ALIVE : CLOSE;
     else if (this.keepAlive) out += "keep-alive: timeout=65\r\n";
+    this.headLatin1 = NON_ASCII.test(out);
     return `${out}\r\n`;
   }
 }
@@ -195,6 +209,16 @@ function frame(before: string, chunk: Uint8Array, after: string): Buffer {
   out.set(chunk, at);
   if (after.length > 0) out.write(after, at + chunk.byteLength, "latin1");
   return out;
+}
+
+// What node:http accepts in a header (checkInvalidHeaderChar / a token for names).
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const NON_ASCII = /[\x80-\xff]/;
+
+function checkHeader(name: string, value: string): void {
+  if (!HEADER_NAME.test(name)) throw new TypeError(`Header name must be a valid HTTP token ["${name}"]`);
+  if (BAD_VALUE.test(value)) throw new TypeError(`Invalid character in header content ["${name}"]`);
 }
 
 function hasName(list: string[], lower: string): boolean {

@@ -49,6 +49,11 @@ class Connection implements ResponseOwner {
   private buf: Buffer | undefined;
   /** A parsed head whose body is still arriving. */
   private head: RequestHead | undefined;
+  /** That body, collected into one buffer of its final size (a concat per read would be quadratic). */
+  private body: Buffer | undefined;
+  private bodyFilled = 0;
+  /** Answered 408: nothing more is read. */
+  private expired = false;
   res: Http1Response | undefined;
   lastActive = Date.now();
   /** When the first byte of a request whose head is not complete yet arrived (0: none pending). */
@@ -77,6 +82,17 @@ class Connection implements ResponseOwner {
 
   private received(chunk: Buffer): void {
     this.lastActive = Date.now();
+    const body = this.body;
+    if (body !== undefined) {
+      const n = Math.min(chunk.length, body.length - this.bodyFilled);
+      chunk.copy(body, this.bodyFilled, 0, n);
+      this.bodyFilled += n;
+      if (this.bodyFilled < body.length) return;
+      this.body = undefined;
+      this.buf = n < chunk.length ? chunk.subarray(n) : undefined;
+      this.dispatch(this.head as RequestHead, body);
+      return;
+    }
     if (this.buf === undefined && this.head === undefined) this.headSince = this.lastActive;
     this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.res !== undefined) {
@@ -92,7 +108,7 @@ class Connection implements ResponseOwner {
   /** Serves the next complete request in the buffer, if any. */
   private next(): void {
     const buf = this.buf;
-    if (buf === undefined) return;
+    if (buf === undefined || this.expired) return;
     let head = this.head;
     if (head === undefined) {
       const end = buf.indexOf(CRLF2);
@@ -109,10 +125,21 @@ class Connection implements ResponseOwner {
       this.headSince = 0;
     }
     const need = head.headLength + head.contentLength;
-    if (buf.length < need) return;
-    const body = buf.subarray(head.headLength, need);
+    if (buf.length < need) {
+      const body = Buffer.allocUnsafe(head.contentLength);
+      this.bodyFilled = buf.copy(body, 0, head.headLength);
+      this.body = body;
+      this.buf = undefined;
+      return;
+    }
     this.buf = buf.length === need ? undefined : buf.subarray(need);
+    this.dispatch(head, buf.subarray(head.headLength, need));
+  }
+
+  private dispatch(head: RequestHead, body: Buffer): void {
     this.head = undefined;
+    // Bytes of the next request already here: its head's clock starts now.
+    this.headSince = this.buf === undefined ? 0 : Date.now();
     const res = new Http1Response(this, this.socket, head.keepAlive);
     this.res = res;
     try {
@@ -120,6 +147,15 @@ class Connection implements ResponseOwner {
     } catch {
       this.socket.destroy();
     }
+  }
+
+  /** A head that took too long: 408, then nothing more is read from this connection. */
+  expire(): void {
+    this.expired = true;
+    this.socket.off("data", this.onData);
+    this.buf = undefined;
+    this.headSince = 0;
+    this.socket.end(REQUEST_TIMEOUT);
   }
 
   responseFinished(res: Http1Response): void {
@@ -135,6 +171,7 @@ class Connection implements ResponseOwner {
       this.paused = false;
       this.socket.resume();
     }
+    if (this.buf !== undefined) this.headSince = this.lastActive;
     this.next();
   }
 
@@ -236,7 +273,7 @@ export class Http1Server {
     for (const c of this.conns) {
       if (c.res !== undefined) continue;
       // A head still incomplete after headersTimeout (slowloris): 408 and close, as node:http does.
-      if (c.headSince !== 0 && c.headSince < headCutoff) c.socket.end(REQUEST_TIMEOUT);
+      if (c.headSince !== 0 && c.headSince < headCutoff) c.expire();
       else if (c.lastActive < idleCutoff) c.socket.destroy();
     }
   }
