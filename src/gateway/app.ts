@@ -81,8 +81,11 @@ export class GatewayApp {
         if (msg.kind === "keys-changed") keys.clearCache();
         else void configManager.applyFromPeer(msg.raw, msg.version);
       },
-      () => void configManager.reloadFromFile(),
+      () => void configManager.reloadFromFile(true),
     );
+    // A worker that was still starting when the file changed heard no broadcast about it (a
+    // BroadcastChannel only reaches those already listening): read the file again now.
+    if (opts.configPath) await configManager.reloadFromFile();
     return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log);
   }
 

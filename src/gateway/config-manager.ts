@@ -61,6 +61,10 @@ export class ConfigManager {
 
   /** A config another worker applied (and already recorded): apply it here too, without recording. */
   async applyFromPeer(raw: unknown, version: number | undefined): Promise<void> {
+    if (JSON.stringify(raw) === JSON.stringify(this.raw)) {
+      this.version = version;
+      return;
+    }
     const result = await this.install(raw);
     if (result.ok) this.version = version;
     else this.log.error({ issues: result.issues }, "config from another worker did not apply here");
@@ -94,14 +98,22 @@ export class ConfigManager {
   }
 
   /** Re-reads the config file (SIGHUP, file change). An invalid file keeps the running config. */
-  async reloadFromFile(): Promise<ApplyResult> {
+  /**
+   * `announce`: the supervisor asked this worker to reload for everyone (a file change, SIGHUP).
+   * The file may already be what this worker runs (it read it while starting, after the change),
+   * yet the others still need it, so it is announced to them even when nothing changed here.
+   */
+  async reloadFromFile(announce = false): Promise<ApplyResult> {
     if (!this.filePath) return { ok: false, issues: [{ path: "(file)", message: "the gateway was started without a config file" }] };
     const loaded = loadConfigFile(this.filePath, this.env);
     if (!loaded.ok) {
       for (const i of loaded.issues) this.log.error({ path: i.path }, `config reload rejected: ${i.message}`);
       return { ok: false, issues: loaded.issues };
     }
-    if (JSON.stringify(loaded.raw) === JSON.stringify(this.raw)) return { ok: true, version: this.version };
+    if (JSON.stringify(loaded.raw) === JSON.stringify(this.raw)) {
+      if (announce) broadcast({ kind: "config-applied", raw: this.raw, version: this.version });
+      return { ok: true, version: this.version };
+    }
     return this.apply(loaded.raw, "file", `reloaded ${this.filePath}`);
   }
 
