@@ -49,6 +49,8 @@ const CRLF = Buffer.from("\r\n");
 const CRLF2 = Buffer.from("\r\n\r\n");
 const MAX_HEAD = 64 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Where plain-TCP reads land (see the constructor); every read is consumed before the next one. */
+const READ_BUFFER = Buffer.alloc(64 * 1024);
 /** Without a keep-alive hint from the server, an idle connection is closed after this long. */
 const DEFAULT_IDLE_MS = 30_000;
 const MAX_IDLE_MS = 600_000;
@@ -111,11 +113,25 @@ export class UpstreamConnection {
       tls.once("secureConnect", () => this.onConnected());
       this.socket = tls;
     } else {
-      this.socket = netConnect({ host: target.host, port: target.port });
+      // Plain TCP reads land in one shared buffer and come to us directly, without the Readable
+      // stream machinery and a 64 KB allocation per read; each read is copied out at its size.
+      this.socket = netConnect({
+        host: target.host,
+        port: target.port,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            const chunk = Buffer.allocUnsafe(n);
+            chunk.set(buf.subarray(0, n));
+            this.onData(chunk);
+            return true;
+          },
+        },
+      });
       this.socket.once("connect", () => this.onConnected());
     }
     this.socket.setNoDelay(true);
-    this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    if (target.tls) this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
     this.socket.on("error", (err: Error) => this.fail(err));
     this.socket.on("close", () => this.onClose());
     this.wait = Wait.Connect;
