@@ -92,7 +92,11 @@ export class Http1Response extends EventEmitter implements HttpResponse {
 
   writeHead(status: number, headers: string[] = []): this {
     if (this.headersSent) throw new Error("Cannot write headers after they are sent to the client");
-    for (let i = 0; i < headers.length; i += 2) checkHeader(headers[i] as string, headers[i + 1] as string);
+    // Names in these lists are the gateway's own literals (HttpResponse.writeHead); values may
+    // come from config or upstreams, so they are checked as node:http would.
+    for (let i = 1; i < headers.length; i += 2) {
+      if (BAD_VALUE.test(headers[i] as string)) throw new TypeError(`Invalid character in header content ["${headers[i - 1] as string}"]`);
+    }
     this.headersSent = true;
     this.status = status;
     this.list = headers;
