@@ -186,38 +186,36 @@ export class SqliteKeyStore extends SqliteStore implements KeyStore {
   }
 }
 
+const ROWS_PER_INSERT = 50;
+
+function pushRow(out: unknown[], r: RequestLogRow): void {
+  out.push(r.id, r.time, r.keyId, r.model, r.provider, r.target, r.status, r.latencyMs, r.upstreamLatencyMs, r.tokensIn, r.tokensOut, r.costUsd, r.cacheHit ? 1 : 0, r.error, r.attempts, r.stream ? 1 : 0, r.requestBody, r.responseBody);
+}
+
 export class SqliteRequestLogStore extends SqliteStore implements RequestLogStore {
   private readonly insertMany: (rows: readonly RequestLogRow[]) => void;
 
   constructor(conn: SqliteConnection) {
     super(conn);
-    const insert = conn.stmt(
-      `INSERT INTO request_logs (id, time, key_id, model, provider, target, status, latency_ms, upstream_latency_ms,
-         tokens_in, tokens_out, cost_usd, cache_hit, error, attempts, stream, request_body, response_body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    const columns = `INSERT INTO request_logs (id, time, key_id, model, provider, target, status, latency_ms, upstream_latency_ms,
+         tokens_in, tokens_out, cost_usd, cache_hit, error, attempts, stream, request_body, response_body) VALUES `;
+    const placeholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    const insertOne = conn.stmt(columns + placeholders);
+    // Rows go in ROWS_PER_INSERT at a time: one statement step per group instead of one per row
+    // (the per-row insert was ~5 % of a worker's CPU at 1000 connections).
+    const insertGroup = conn.stmt(columns + Array(ROWS_PER_INSERT).fill(placeholders).join(", "));
+    const params: unknown[] = [];
     this.insertMany = conn.db.transaction((rows: readonly RequestLogRow[]) => {
-      for (const r of rows) {
-        insert.run(
-          r.id,
-          r.time,
-          r.keyId,
-          r.model,
-          r.provider,
-          r.target,
-          r.status,
-          r.latencyMs,
-          r.upstreamLatencyMs,
-          r.tokensIn,
-          r.tokensOut,
-          r.costUsd,
-          r.cacheHit ? 1 : 0,
-          r.error,
-          r.attempts,
-          r.stream ? 1 : 0,
-          r.requestBody,
-          r.responseBody,
-        );
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
+        params.length = 0;
+        for (let j = i; j < i + ROWS_PER_INSERT; j++) pushRow(params, rows[j] as RequestLogRow);
+        insertGroup.run(params);
+      }
+      for (; i < rows.length; i++) {
+        params.length = 0;
+        pushRow(params, rows[i] as RequestLogRow);
+        insertOne.run(params);
       }
     });
   }
