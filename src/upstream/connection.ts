@@ -2,7 +2,7 @@
 // one write and parses the response (content-length, chunked or read-until-close bodies) straight
 // from the socket's reads, handing each piece of body to the caller as it arrives. It replaces
 // undici's Client on the request path: measured in a bare proxy at 1000 connections, undici cost
-// ~20 µs of CPU per request more than this (bench/raw-proxy.mjs, BENCHMARKS.md). Errors are
+// ~20 µs of CPU per request more than this (bench/minimal-proxy.mjs, BENCHMARKS.md). Errors are
 // undici's classes, so everything above (send.ts's mapping, timeouts, aborts) reads them as before.
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";

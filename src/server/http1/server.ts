@@ -1,6 +1,6 @@
 // The fast lane: an HTTP/1.1 server on raw sockets for the data-plane routes. Measured on the
 // benchmark machine, node:http's server side costs ~45 µs of CPU per proxied request, a raw-socket
-// proxy ~20 µs for the same work (bench/raw-proxy.mjs, BENCHMARKS.md): at 1000 connections that is
+// proxy ~20 µs for the same work (bench/minimal-proxy.mjs, BENCHMARKS.md): at 1000 connections that is
 // the difference between 75 % and 96 % of direct throughput.
 //
 // It only serves what it fully understands (head.ts: plain HTTP/1.1, a content-length body or
