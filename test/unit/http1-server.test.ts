@@ -76,6 +76,16 @@ function raw(port: number): { socket: Socket; received: () => string; closed: Pr
 
 const count = (s: string, sub: string): number => s.split(sub).length - 1;
 
+/** Keeps adding a header line every 100 ms (a head that never ends) until the server closes. */
+async function trickleUntilClosed(c: ReturnType<typeof raw>): Promise<void> {
+  const timer = setInterval(() => c.socket.write("x-a: 1\r\n"), 100);
+  try {
+    await c.closed;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 describe("fast lane: requests it serves", () => {
   it("serves a plain POST with the node:http-compatible response head", async () => {
     const h = await start();
@@ -167,12 +177,7 @@ describe("fast lane: requests it serves", () => {
     const h = await start(echo, { headersTimeoutMs: 300 });
     const c = raw(h.port);
     c.socket.write("GET /fast/x HTTP/1.1\r\n");
-    const timer = setInterval(() => c.socket.write("x-a: 1\r\n"), 100);
-    try {
-      await c.closed;
-    } finally {
-      clearInterval(timer);
-    }
+    await trickleUntilClosed(c);
     expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
     expect(h.seen).toEqual([]);
   });
@@ -193,12 +198,7 @@ describe("fast lane: requests it serves", () => {
     const h = await start(echo, { headersTimeoutMs: 300 });
     const c = raw(h.port);
     c.socket.write("GET /fast/one HTTP/1.1\r\nhost: x\r\n\r\nGET /fast/two HTTP/1.1\r\n");
-    const timer = setInterval(() => c.socket.write("x-a: 1\r\n"), 100);
-    try {
-      await c.closed;
-    } finally {
-      clearInterval(timer);
-    }
+    await trickleUntilClosed(c);
     expect(c.received()).toContain('"url":"/fast/one"');
     expect(c.received()).toContain("HTTP/1.1 408 ");
     expect(h.seen.map((r) => r.url)).toEqual(["/fast/one"]);
