@@ -7,6 +7,7 @@
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { errors } from "undici";
+import { isToken, sliceOws } from "../server/http1/syntax.js";
 
 /** What a request reports, in order: headers (return false to pause), data*, then complete or error. */
 export interface ExchangeEvents {
@@ -59,9 +60,7 @@ const IDLE_MARGIN_MS = 2_000;
 const KEEP_ALIVE_HINT = /timeout=(\d+)/i;
 const CHUNK_SIZE = /^[0-9a-fA-F]{1,12}$/;
 const STATUS_LINE = /^HTTP\/1\.[01] [1-9][0-9]{2}(?: |$)/;
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Optional whitespace around a header value is spaces and tabs only (String#trim also strips others).
-const OWS = /^[ \t]+|[ \t]+$/g;
+
 const DECIMAL = /^\d{1,15}$/;
 
 const enum Wait {
@@ -360,15 +359,14 @@ export class UpstreamConnection {
       let next = head.indexOf("\r\n", pos);
       if (next < 0) next = head.length;
       const colon = head.indexOf(":", pos);
-      const name = colon > pos && colon < next ? head.slice(pos, colon) : "";
       // No colon, a continuation line (obs-fold) or whitespace in the name: not a header llhttp accepts.
-      if (!HEADER_NAME.test(name)) {
+      if (colon < 0 || colon > next || !isToken(head, pos, colon)) {
         this.fail(new errors.HTTPParserError("invalid response header"));
         return;
       }
       {
-        const key = name.toLowerCase();
-        const value = head.slice(colon + 1, next).replace(OWS, "");
+        const key = head.slice(pos, colon).toLowerCase();
+        const value = sliceOws(head, colon + 1, next);
         const prev = headers[key];
         if (prev === undefined) headers[key] = value;
         else if (Array.isArray(prev)) prev.push(value);

@@ -3,6 +3,7 @@
 // none) and answers "not mine" for everything else, which then goes to node:http unchanged. So it
 // never accepts what node:http would refuse, and never reads a request differently.
 import type { IncomingHttpHeaders } from "node:http";
+import { isToken, sliceOws } from "./syntax.js";
 
 export interface RequestHead {
   readonly method: string;
@@ -15,10 +16,25 @@ export interface RequestHead {
   readonly keepAlive: boolean;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Control characters other than tab, anywhere in the head (CR and LF are checked per line).
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CTL = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/**
+ * No control character other than tab in buf[0, end), and every CR starts a CRLF line end (so no
+ * bare CR or LF). A byte loop: a regex over the decoded head took 2-3 times as long.
+ */
+function plainBytes(buf: Buffer, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = buf[i] as number;
+    if (c < 32) {
+      if (c === 9) continue;
+      if (c === 13 && buf[i + 1] === 10) {
+        i++;
+        continue;
+      }
+      return false;
+    }
+    if (c === 127) return false;
+  }
+  return true;
+}
 // Headers whose duplicates node:http drops (it keeps the first); all others are joined.
 const FIRST_WINS = new Set(["age", "authorization", "content-length", "content-type", "etag", "expires", "from", "host", "if-modified-since", "if-unmodified-since", "last-modified", "location", "max-forwards", "proxy-authorization", "referer", "retry-after", "server", "user-agent"]);
 // Any of these makes the request node:http's: they change how the body or the connection is read.
@@ -26,9 +42,6 @@ const NOT_PLAIN = new Set(["transfer-encoding", "expect", "upgrade"]);
 const DIGITS = /^[0-9]{1,15}$/;
 // An origin-form target: a slash, then visible ASCII only (node:http refuses CR, tab and bytes >= 0x80).
 const TARGET = /^\/[\x21-\x7e]*$/;
-// Optional whitespace is spaces and tabs only: String#trim would also strip NBSP (0xA0) and turn
-// "5\xA0" into a valid content-length that node:http refuses (a request-smuggling difference).
-const OWS = /^[ \t]+|[ \t]+$/g;
 const CLOSE = /(?:^|,)\s*close\s*(?:,|$)/i;
 
 /**
@@ -36,8 +49,8 @@ const CLOSE = /(?:^|,)\s*close\s*(?:,|$)/i;
  * when the request is not a plain one (the caller hands the connection to node:http).
  */
 export function parseRequestHead(buf: Buffer, end: number): RequestHead | undefined {
+  if (!plainBytes(buf, end)) return undefined;
   const text = buf.toString("latin1", 0, end);
-  if (CTL.test(text)) return undefined;
   let lineEnd = text.indexOf("\r\n");
   if (lineEnd < 0) lineEnd = text.length;
   const line = text.slice(0, lineEnd);
@@ -46,7 +59,7 @@ export function parseRequestHead(buf: Buffer, end: number): RequestHead | undefi
   if (sp1 <= 0 || sp2 < 0 || line.slice(sp2 + 1) !== "HTTP/1.1") return undefined;
   const method = line.slice(0, sp1);
   const url = line.slice(sp1 + 1, sp2);
-  if (!TOKEN.test(method) || !TARGET.test(url)) return undefined;
+  if (!isToken(method, 0, method.length) || !TARGET.test(url)) return undefined;
 
   const headers: IncomingHttpHeaders = {};
   const raw = headers as Record<string, string>;
@@ -54,16 +67,15 @@ export function parseRequestHead(buf: Buffer, end: number): RequestHead | undefi
   while (pos < text.length) {
     let next = text.indexOf("\r\n", pos);
     if (next < 0) next = text.length;
-    const h = text.slice(pos, next);
-    pos = next + 2;
-    const colon = h.indexOf(":");
-    // No colon, a bare CR or LF, or a continuation line (obs-fold): not plain.
-    if (colon <= 0 || h.includes("\n") || h.includes("\r")) return undefined;
-    const name = h.slice(0, colon);
-    if (!TOKEN.test(name)) return undefined;
-    const key = name.toLowerCase();
+    const colon = text.indexOf(":", pos);
+    // No colon, or a name that is not a token (a continuation line, a space before the colon).
+    if (colon < 0 || colon > next || !isToken(text, pos, colon)) return undefined;
+    const key = text.slice(pos, colon).toLowerCase();
     if (NOT_PLAIN.has(key)) return undefined;
-    const value = h.slice(colon + 1).replace(OWS, "");
+    // Optional whitespace is spaces and tabs only: String#trim would also strip NBSP (0xA0) and
+    // turn "5\xA0" into a valid content-length that node:http refuses (a smuggling difference).
+    const value = sliceOws(text, colon + 1, next);
+    pos = next + 2;
     const prev = raw[key];
     if (prev === undefined) raw[key] = value;
     // node:http refuses a repeated content-length, even with the same value.
