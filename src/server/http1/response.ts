@@ -47,7 +47,7 @@ export class Http1Response extends EventEmitter implements HttpResponse {
   private status = 200;
   private list: string[] = [];
   private early: string[] | undefined;
-  /** The head, once formatted; undefined until the first write or end. */
+  /** Whether the status line and headers have gone to the socket (the first write or end). */
   private flushed = false;
   private chunked = false;
   private hasLength = false;
@@ -128,9 +128,7 @@ export class Http1Response extends EventEmitter implements HttpResponse {
     const size = chunk === undefined ? 0 : typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
     const head = this.flushed ? "" : this.formatHead(size);
     if (this.headLatin1 && head !== "" && typeof chunk === "string") chunk = Buffer.from(chunk);
-    let tail: string;
-    if (!this.chunked) tail = "";
-    else tail = LAST_CHUNK;
+    const tail = this.chunked ? LAST_CHUNK : "";
     if (chunk === undefined || size === 0) {
       this.socket.write(head + tail, "latin1", this.onWritten);
     } else if (typeof chunk === "string") {
