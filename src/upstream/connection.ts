@@ -110,6 +110,7 @@ export class UpstreamConnection {
         owner.tlsSession = session;
       });
       tls.once("secureConnect", () => this.onConnected());
+      tls.on("data", (chunk: Buffer) => this.onData(chunk));
       this.socket = tls;
     } else {
       // Plain TCP reads land in one shared buffer and come to us directly, without the Readable
@@ -130,7 +131,6 @@ export class UpstreamConnection {
       this.socket.once("connect", () => this.onConnected());
     }
     this.socket.setNoDelay(true);
-    if (target.tls) this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
     this.socket.on("error", (err: Error) => this.fail(err));
     this.socket.on("close", () => this.onClose());
     this.wait = Wait.Connect;
