@@ -11,6 +11,7 @@ import { errors } from "undici";
 import type { UpstreamBody, UpstreamReply } from "../providers/types.js";
 import type { CancelSignal } from "../server/cancellation.js";
 import { UpstreamConnection, type ConnectionOwner, type ExchangeEvents, type UpstreamTarget } from "./connection.js";
+import { isToken } from "../server/http1/syntax.js";
 import { PushBody } from "./push-body.js";
 
 /**
@@ -58,7 +59,6 @@ const MAX_IDLE = 4096;
 /** Checked every this many ms: connect, header and body deadlines, and idle connections. */
 const SWEEP_MS = 250;
 // A header name is a token; a value has no CR, LF or NUL (they would split the request).
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_BAD = /[\r\n\0]/;
 // A request target: visible ASCII only (no space, CR, LF); a method: a token.
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
@@ -77,7 +77,7 @@ function formatHeaders(headers: Readonly<Record<string, string>>): HeaderLines {
   let hasHost = false;
   for (const name in headers) {
     const value = headers[name] as string;
-    if (!HEADER_NAME.test(name) || HEADER_VALUE_BAD.test(value)) throw new errors.InvalidArgumentError(`invalid upstream request header: ${JSON.stringify(name)}`);
+    if (!isToken(name, 0, name.length) || HEADER_VALUE_BAD.test(value)) throw new errors.InvalidArgumentError(`invalid upstream request header: ${JSON.stringify(name)}`);
     const lower = name.toLowerCase();
     // Framing is ours: the length comes from the body, and the connection is kept alive.
     if (lower === "content-length" || lower === "transfer-encoding" || lower === "connection") continue;
@@ -194,7 +194,7 @@ export class UpstreamPool implements ConnectionOwner {
     }
     let head: string;
     try {
-      if (!HEADER_NAME.test(req.method) || !REQUEST_TARGET.test(req.path)) throw new errors.InvalidArgumentError(`invalid upstream request: ${JSON.stringify(`${req.method} ${req.path}`)}`);
+      if (!isToken(req.method, 0, req.method.length) || !REQUEST_TARGET.test(req.path)) throw new errors.InvalidArgumentError(`invalid upstream request: ${JSON.stringify(`${req.method} ${req.path}`)}`);
       const { lines, hasHost } = headerLinesOf(req.headers);
       const length = req.body === undefined ? (req.method === "GET" || req.method === "HEAD" ? "" : "content-length: 0\r\n") : `content-length: ${Buffer.byteLength(req.body)}\r\n`;
       head = `${req.method} ${req.path} HTTP/1.1\r\n${hasHost ? "" : `host: ${this.target.hostHeader}\r\n`}${lines}${length}\r\n`;
