@@ -14,6 +14,7 @@
 //                                 top self-time functions (see BENCHMARKS.md)
 // Other flags: --levels 50,150 --stream-levels 100,1000 --duration S --warmup S --workers N
 // (gateway workers; default = cores) --mock-workers N --only unary,stream,overhead
+// --stream-client raw|undici (the streaming load client; undici is the old, heavier one)
 // Results: bench/results/<timestamp>.json and .md (gitignored).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, release, tmpdir, totalmem } from "node:os";
@@ -44,6 +45,7 @@ const { values: opt } = parseArgs({
     workers: { type: "string" },
     "mock-workers": { type: "string", default: "1" },
     "mock-mode": { type: "string", default: "raw" },
+    "stream-client": { type: "string", default: "raw" },
     "load-threads": { type: "string", default: "2" },
     only: { type: "string", default: "unary,stream,overhead" },
     targets: { type: "string", default: "direct,nginx,gateway" },
@@ -64,6 +66,7 @@ const cfg = {
   workers: Number(opt.workers ?? availableParallelism()),
   mockWorkers: Number(opt["mock-workers"]),
   mockMode: opt["mock-mode"],
+  streamClient: opt["stream-client"],
   loadThreads: Number(opt["load-threads"]),
   latencyMs: 60,
   chunks: 20,
@@ -228,7 +231,7 @@ async function wrk(url, connections, durationS) {
 async function streamLoad(url, connections, durationS, warmupS, expect) {
   const r = await runCommand(
     process.execPath,
-    [join(BENCH, "stream-load.mjs"), "--url", url, "--connections", String(connections), "--duration", String(durationS), "--warmup", String(warmupS), "--expect", String(expect)],
+    [join(BENCH, cfg.streamClient === "undici" ? "stream-load-undici.mjs" : "stream-load.mjs"), "--url", url, "--connections", String(connections), "--duration", String(durationS), "--warmup", String(warmupS), "--expect", String(expect)],
     { timeoutMs: (durationS + warmupS + 90) * 1000 },
   );
   const line = r.stdout.split("\n").find((l) => l.startsWith("BENCH_JSON "));

@@ -71,7 +71,7 @@ export function markdownReport(results) {
   md += `Machine: ${m.cores} × ${m.cpu}, ${m.memory_gib} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.nginx}, wrk. `;
   md += `Load generator, mock, nginx and gateway share the ${m.cores} cores. Gateway \`--workers ${c.workers}\`, nginx \`worker_processes ${c.workers}\`, `;
   md += `mock: ${results.mock?.processes ?? 1} process (${results.mock?.mode} mode, ${c.latencyMs} ms, ${results.mock?.body_bytes}-byte body; streams: ${results.mock?.events_per_stream} SSE events, ${c.chunks} content chunks ${c.chunkDelayMs} ms apart). `;
-  md += `Each level: ${c.warmupS} s warm-up, then ${c.durationS} s measured; wrk -t${c.loadThreads}.\n\n`;
+  md += `Each level: ${c.warmupS} s warm-up, then ${c.durationS} s measured; wrk -t${c.loadThreads}; streams: the ${c.streamClient ?? "raw"} load client.\n\n`;
 
   if (results.unary.length) {
     md += "### Non-streaming (wrk)\n\n";
