@@ -163,6 +163,42 @@ describe("upstream connection: response framing", () => {
     expect(got.join("")).toBe("data: one\n\ndata: two\n\n");
   });
 
+  it("hands over the chunks of one read as one piece, so a busy proxy writes them to its client at once", async () => {
+    let sock: Socket | undefined;
+    const up = await upstream((s) => {
+      sock = s;
+      s.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n");
+    });
+    const res = await up.pool.requestStreaming(call());
+    const got: string[] = [];
+    let ended = false;
+    res.body.pipeTo({ data: (c) => got.push(c.toString()) > 0, end: () => (ended = true), error: () => {} });
+    // Three events that were queued upstream while the reader was busy: one TCP write.
+    sock?.write("b\r\ndata: one\n\n\r\nb\r\ndata: two\n\n\r\nd\r\ndata: three\n\n\r\n");
+    await until("the three events", () => got.length > 0);
+    expect(got).toEqual(["data: one\n\ndata: two\n\ndata: three\n\n"]);
+    sock?.write("b\r\ndata: end\n\n\r\n0\r\n\r\n");
+    await until("the end", () => ended);
+    expect(got).toEqual(["data: one\n\ndata: two\n\ndata: three\n\n", "data: end\n\n"]);
+  });
+
+  it("delivers the chunks that arrived intact before a broken one, then the error", async () => {
+    const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\nzz\r\n"));
+    const res = await up.pool.requestStreaming(call());
+    const seen: string[] = [];
+    await new Promise<void>((resolve) => {
+      res.body.pipeTo({
+        data: (c) => seen.push(c.toString()) > 0,
+        end: () => resolve(),
+        error: (err) => {
+          seen.push(`error: ${err.message}`);
+          resolve();
+        },
+      });
+    });
+    expect(seen).toEqual(["abcde", "error: invalid chunk size"]);
+  });
+
   it("reads a body without a length until the server closes, and does not reuse that connection", async () => {
     const up = await upstream((s) => {
       s.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end");
