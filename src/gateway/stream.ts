@@ -42,6 +42,9 @@ function startStream(res: HttpResponse, ctx: RequestContext): void {
 
 /** Offset just past the last complete SSE event in `buf` (0 if none ends in it). */
 export function completeEventsEnd(buf: Buffer): number {
+  const n = buf.length;
+  // The usual case, a read that ends on an event's blank line, without a search.
+  if (n >= 2 && buf[n - 1] === 10 && (buf[n - 2] === 10 || (n >= 4 && buf[n - 2] === 13 && buf[n - 3] === 10 && buf[n - 4] === 13))) return n;
   const lf = buf.lastIndexOf("\n\n");
   const crlf = buf.lastIndexOf("\r\n\r\n");
   return Math.max(lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 4);

@@ -58,10 +58,29 @@ const MAX_IDLE_MS = 600_000;
 /** Closed this long before the server's own keep-alive timeout, so a request never races it. */
 const IDLE_MARGIN_MS = 2_000;
 const KEEP_ALIVE_HINT = /timeout=(\d+)/i;
-const CHUNK_SIZE = /^[0-9a-fA-F]{1,12}$/;
 const STATUS_LINE = /^HTTP\/1\.[01] [1-9][0-9]{2}(?: |$)/;
 
 const DECIMAL = /^\d{1,15}$/;
+
+/**
+ * The size on a chunk-size line buf[from, to): hex digits, then optional spaces or tabs and a
+ * `;extension`. -1 when it is not that, or has more than 12 digits (2^48 bytes).
+ */
+function chunkSize(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && (buf[i] === 32 || buf[i] === 9)) i++;
+  let size = 0;
+  const digitsFrom = i;
+  for (; i < to; i++) {
+    const c = buf[i] as number;
+    const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (v < 0) break;
+    size = size * 16 + v;
+  }
+  if (i === digitsFrom || i - digitsFrom > 12) return -1;
+  while (i < to && (buf[i] === 32 || buf[i] === 9)) i++;
+  return i === to || buf[i] === 59 /* ";" */ ? size : -1;
+}
 
 const enum Wait {
   None,
@@ -83,6 +102,8 @@ export class UpstreamConnection {
   private events: ExchangeEvents | undefined;
   private phase = Phase.Idle;
   private buf: Buffer | undefined;
+  /** Where the unparsed part of `buf` starts. */
+  private pos = 0;
   private remaining = 0;
   private keepAlive = true;
   private headRequest = false;
@@ -221,7 +242,11 @@ export class UpstreamConnection {
       this.close();
       return;
     }
-    this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.buf === undefined) this.buf = chunk;
+    else {
+      this.buf = Buffer.concat([this.pos === 0 ? this.buf : this.buf.subarray(this.pos), chunk]);
+      this.pos = 0;
+    }
     if (this.wait === Wait.Body && this.bodyTimeoutMs > 0) this.deadline = Date.now() + this.bodyTimeoutMs;
     if (!this.paused) this.parse();
   }
@@ -256,60 +281,57 @@ export class UpstreamConnection {
   private parseBuffered(): void {
     while (this.buf !== undefined && this.events !== undefined && !this.paused) {
       const buf = this.buf;
+      const at = this.pos;
       switch (this.phase) {
         case Phase.Head: {
-          const end = buf.indexOf(CRLF2);
+          const end = buf.indexOf(CRLF2, at);
           if (end < 0) {
-            if (buf.length > MAX_HEAD) this.fail(new errors.HeadersOverflowError());
+            if (buf.length - at > MAX_HEAD) this.fail(new errors.HeadersOverflowError());
             return;
           }
-          this.take(end + 4);
-          this.onHead(buf.toString("latin1", 0, end));
+          this.take(end + 4 - at);
+          this.onHead(buf.toString("latin1", at, end));
           break;
         }
         case Phase.Length:
         case Phase.ChunkData: {
-          const n = Math.min(this.remaining, buf.length);
-          const piece = n === buf.length ? buf : buf.subarray(0, n);
+          const n = Math.min(this.remaining, buf.length - at);
+          const piece = at === 0 && n === buf.length ? buf : buf.subarray(at, at + n);
           this.take(n);
           this.remaining -= n;
+          this.deliver(piece);
           if (this.remaining === 0) {
             if (this.phase === Phase.Length) {
-              this.deliver(piece);
               this.finish();
               return;
             }
             this.phase = Phase.ChunkEnd;
           }
-          this.deliver(piece);
           break;
         }
         case Phase.UntilClose:
-          this.take(buf.length);
-          this.deliver(buf);
+          this.deliver(at === 0 ? buf : buf.subarray(at));
+          this.take(buf.length - at);
           break;
         case Phase.ChunkSize: {
-          const eol = buf.indexOf(CRLF);
+          const eol = buf.indexOf(CRLF, at);
           if (eol < 0) {
-            if (buf.length > 1024) this.fail(new errors.HTTPParserError("chunk size line too long"));
+            if (buf.length - at > 1024) this.fail(new errors.HTTPParserError("chunk size line too long"));
             return;
           }
-          const line = buf.toString("latin1", 0, eol);
-          const semi = line.indexOf(";");
-          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-          const size = CHUNK_SIZE.test(hex) ? Number.parseInt(hex, 16) : Number.NaN;
-          if (Number.isNaN(size)) {
+          const size = chunkSize(buf, at, eol);
+          if (size < 0) {
             this.fail(new errors.HTTPParserError("invalid chunk size"));
             return;
           }
-          this.take(eol + 2);
+          this.take(eol + 2 - at);
           this.remaining = size;
           this.phase = size === 0 ? Phase.Trailers : Phase.ChunkData;
           break;
         }
         case Phase.ChunkEnd: {
-          if (buf.length < 2) return;
-          if (buf[0] !== 13 || buf[1] !== 10) {
+          if (buf.length - at < 2) return;
+          if (buf[at] !== 13 || buf[at + 1] !== 10) {
             this.fail(new errors.HTTPParserError("missing CRLF after chunk data"));
             return;
           }
@@ -318,18 +340,18 @@ export class UpstreamConnection {
           break;
         }
         case Phase.Trailers: {
-          const eol = buf.indexOf(CRLF);
+          const eol = buf.indexOf(CRLF, at);
           if (eol < 0) {
-            if (this.trailerBytes + buf.length > MAX_HEAD) this.fail(new errors.HeadersOverflowError());
+            if (this.trailerBytes + buf.length - at > MAX_HEAD) this.fail(new errors.HeadersOverflowError());
             return;
           }
-          this.trailerBytes += eol + 2;
+          this.trailerBytes += eol + 2 - at;
           if (this.trailerBytes > MAX_HEAD) {
             this.fail(new errors.HeadersOverflowError());
             return;
           }
-          this.take(eol + 2);
-          if (eol === 0) {
+          this.take(eol + 2 - at);
+          if (eol === at) {
             this.finish();
             return;
           }
@@ -341,10 +363,14 @@ export class UpstreamConnection {
     }
   }
 
-  /** Drops the first n buffered bytes. */
+  /** Moves past n buffered bytes (an offset, not a copy: chunked bodies take several steps per read). */
   private take(n: number): void {
     const buf = this.buf as Buffer;
-    this.buf = n >= buf.length ? undefined : buf.subarray(n);
+    this.pos += n;
+    if (this.pos >= buf.length) {
+      this.buf = undefined;
+      this.pos = 0;
+    }
   }
 
   private deliver(piece: Buffer): void {

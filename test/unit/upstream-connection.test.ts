@@ -182,6 +182,17 @@ describe("upstream connection: response framing", () => {
     expect(got).toEqual(["data: one\n\ndata: two\n\ndata: three\n\n", "data: end\n\n"]);
   });
 
+  it("reads chunk sizes as hex digits with optional blanks before an extension, and nothing looser", async () => {
+    const good = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n 3 \t;ext=1\r\nabc\r\n0000a\r\n0123456789\r\n0\r\n\r\n"));
+    expect(await (await good.pool.requestStreaming(call())).body.text()).toBe("abc0123456789");
+    // A no-break space is not a blank (String#trim would say it is), nor are 13 digits a size.
+    for (const line of ["3\xA0", "0000000000003", "-3", "3x", ";ext"]) {
+      const up = await upstream((s) => s.write(Buffer.from(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${line}\r\nabc\r\n0\r\n\r\n`, "latin1")));
+      const res = await up.pool.requestStreaming(call());
+      await expect(res.body.text(), line).rejects.toThrow("invalid chunk size");
+    }
+  });
+
   it("delivers the chunks that arrived intact before a broken one, then the error", async () => {
     const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\nzz\r\n"));
     const res = await up.pool.requestStreaming(call());
