@@ -50,7 +50,7 @@ writeFileSync(config, `strategy: { mode: single }\ntargets: [{ virtual_key: open
 
 async function startGateway(name, dist, envPairs) {
   const port = await freePort();
-  const env = { ...process.env, LOG_LEVEL: "warn", ...Object.fromEntries(envPairs.map((kv) => kv.split("=", 2))) };
+  const env = { ...process.env, LOG_LEVEL: "warn", ...Object.fromEntries(envPairs.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
   const proc = spawn(process.execPath, [join(resolve(dist), "cli", "main.js"), "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", "--workers", opt.workers], { stdio: "ignore", env, cwd: mkdtempSync(join(tmp, `${name}-`)) });
   for (let i = 0; i < 200; i++) {
     try {

@@ -6,23 +6,40 @@ import type { RequestContext } from "../server/context.js";
 import { poolStats } from "../upstream/pool.js";
 import { gatewayMetrics, shareWorkerMetrics } from "./worker-metrics.js";
 
+type CounterChild = ReturnType<Counter<string>["labels"]>;
+
+/**
+ * One label combination of the per-request metrics. Counts add up here, in plain numbers, and
+ * reach prom-client when it collects (a scrape): prom-client hashes and validates the label set
+ * on every inc, which was most of what recording a request allocated.
+ */
 interface RequestSeries {
-  requests: { inc(): void };
-  duration: { observe(v: number): void };
-  attempts: { inc(n: number): void };
-  input: { inc(n: number): void };
-  output: { inc(n: number): void };
+  readonly duration: { observe(v: number): void };
+  readonly children: { requests: CounterChild; attempts: CounterChild; input: CounterChild; output: CounterChild };
+  requests: number;
+  attempts: number;
+  input: number;
+  output: number;
 }
 
+type CountField = "requests" | "attempts" | "input" | "output";
+
 const MAX_CACHED_SERIES = 10_000;
+const COUNT_FIELDS: readonly CountField[] = ["requests", "attempts", "input", "output"];
+
+function drain(s: RequestSeries, field: CountField): void {
+  const n = s[field];
+  if (n === 0) return;
+  s[field] = 0;
+  s.children[field].inc(n);
+}
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
+  private readonly requests = this.counter("requests", {
     name: "ferrogw_requests_total",
     help: "Requests handled, by provider, model, status and stream",
-    labelNames: ["provider", "model", "status", "stream"] as const,
-    registers: [this.registry],
+    labelNames: ["provider", "model", "status", "stream"],
   });
   private readonly duration = new Histogram({
     name: "ferrogw_request_duration_seconds",
@@ -37,17 +54,15 @@ export class Metrics {
     buckets: [0.00001, 0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
     registers: [this.registry],
   });
-  private readonly tokens = new Counter({
+  private readonly tokens = this.counter(["input", "output"], {
     name: "ferrogw_tokens_total",
     help: "Tokens by provider, model and direction",
-    labelNames: ["provider", "model", "direction"] as const,
-    registers: [this.registry],
+    labelNames: ["provider", "model", "direction"],
   });
-  private readonly attempts = new Counter({
+  private readonly attempts = this.counter("attempts", {
     name: "ferrogw_upstream_attempts_total",
     help: "Upstream attempts, including retries and fallbacks",
-    labelNames: ["provider"] as const,
-    registers: [this.registry],
+    labelNames: ["provider"],
   });
 
   constructor() {
@@ -75,23 +90,45 @@ export class Metrics {
   }
 
   /**
-   * The series one kind of request updates, looked up once per label combination: prom-client
-   * hashes a label object on every inc/observe, which cost more than the rest of recording.
+   * The series one kind of request updates, looked up once per label combination (prom-client's
+   * own lookup hashes a label object each time).
    */
   private readonly series = new Map<string, RequestSeries>();
+
+  /** A counter whose pending counts (`fields` of each series) are handed to prom-client when it collects. */
+  private counter(fields: CountField | CountField[], opts: { name: string; help: string; labelNames: string[] }): Counter<string> {
+    const list = Array.isArray(fields) ? fields : [fields];
+    const series = (): Iterable<RequestSeries> => this.series.values();
+    return new Counter({
+      ...opts,
+      registers: [this.registry],
+      collect() {
+        for (const s of series()) for (const f of list) drain(s, f);
+      },
+    });
+  }
 
   private seriesFor(provider: string, model: string, status: number, stream: boolean): RequestSeries {
     const key = `${provider}\u0000${model}\u0000${status}\u0000${stream ? 1 : 0}`;
     let s = this.series.get(key);
     if (!s) {
-      // Bounded: model names come from clients; past the bound prom-client's own path is used.
-      if (this.series.size >= MAX_CACHED_SERIES) this.series.clear();
+      // Bounded: model names come from clients. What the dropped series counted is handed over first.
+      if (this.series.size >= MAX_CACHED_SERIES) {
+        for (const old of this.series.values()) for (const f of COUNT_FIELDS) drain(old, f);
+        this.series.clear();
+      }
       s = {
-        requests: this.requests.labels(provider, model, String(status), stream ? "true" : "false"),
         duration: this.duration.labels(provider),
-        attempts: this.attempts.labels(provider),
-        input: this.tokens.labels(provider, model, "input"),
-        output: this.tokens.labels(provider, model, "output"),
+        children: {
+          requests: this.requests.labels(provider, model, String(status), stream ? "true" : "false"),
+          attempts: this.attempts.labels(provider),
+          input: this.tokens.labels(provider, model, "input"),
+          output: this.tokens.labels(provider, model, "output"),
+        },
+        requests: 0,
+        attempts: 0,
+        input: 0,
+        output: 0,
       };
       this.series.set(key, s);
     }
@@ -103,14 +140,14 @@ export class Metrics {
     const provider = ctx.cacheHit ? "cache" : (ctx.provider ?? "none");
     const totalNs = Number(process.hrtime.bigint() - ctx.startNs);
     const s = this.seriesFor(provider, ctx.model, ctx.status, ctx.stream);
-    s.requests.inc();
+    s.requests++;
     s.duration.observe(totalNs / 1e9);
     if (ctx.overheadNs > 0n) this.overhead.observe(Number(ctx.overheadNs) / 1e9);
-    if (ctx.attempts > 0) s.attempts.inc(ctx.attempts);
+    s.attempts += ctx.attempts;
     const u = ctx.usage;
     if (u) {
-      s.input.inc(u.prompt_tokens);
-      s.output.inc(u.completion_tokens);
+      s.input += u.prompt_tokens;
+      s.output += u.completion_tokens;
     }
   }
 
