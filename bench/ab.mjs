@@ -48,10 +48,18 @@ const config = join(tmp, "gateway.yaml");
 writeFileSync(config, `strategy: { mode: single }\ntargets: [{ virtual_key: openai }]\nproviders:\n  openai:\n    base_url: http://127.0.0.1:${mockPort}/v1\n    api_key: sk-bench-not-a-real-key-0000\n`);
 
 
+/** Every process this run started, killed however it ends (a gateway that failed to start included). */
+const children = [mock];
+const killAll = () => {
+  for (const p of children) if (p.exitCode === null) p.kill("SIGTERM");
+};
+process.on("exit", killAll);
+
 async function startGateway(name, dist, envPairs) {
   const port = await freePort();
   const env = { ...process.env, LOG_LEVEL: "warn", ...Object.fromEntries(envPairs.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
   const proc = spawn(process.execPath, [join(resolve(dist), "cli", "main.js"), "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", "--workers", opt.workers], { stdio: "ignore", env, cwd: mkdtempSync(join(tmp, `${name}-`)) });
+  children.push(proc);
   for (let i = 0; i < 200; i++) {
     try {
       const res = await request(`http://127.0.0.1:${port}/health`);
@@ -102,5 +110,5 @@ try {
   }
 } finally {
   clearInterval(sampler);
-  for (const p of [...gws.map((g) => g.proc), mock]) p.kill("SIGTERM");
+  killAll();
 }

@@ -54,8 +54,9 @@ export function completeEventsEnd(buf: Buffer): number {
  * Pipes an OpenAI-wire stream unchanged, keeping the tail to read usage from after the fact.
  * Only whole events are forwarded: a partial event is held until its end arrives, so if the
  * upstream dies mid-event the client never sees half an event before our error event. Chunks
- * arrive by callback straight from the upstream parser and are written at once; when the client
- * is slower than the upstream, upstream reads pause until the client's socket drains.
+ * arrive by callback straight from the upstream parser and are written at once (those that come
+ * with the upstream's end go out with the response's end, in one write); when the client is
+ * slower than the upstream, upstream reads pause until the client's socket drains.
  */
 export function pipeOpenAIStream(res: HttpResponse, ctx: RequestContext, upstream: UpstreamResponse, upstreamStartNs: bigint, usageNow = false): Promise<void> {
   const body = PushBody.from(upstream.body);
@@ -64,32 +65,45 @@ export function pipeOpenAIStream(res: HttpResponse, ctx: RequestContext, upstrea
     let tail: Buffer | undefined;
     let prev: Buffer | undefined;
     let pending: Buffer | undefined;
+    /** Whole events held back to go out with the end of the response. */
+    let final: Buffer | undefined;
     const start = (): void => {
       started = true;
       ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
       startStream(res, ctx);
     };
-    const forward = (out: Buffer): boolean => {
-      if (!started) start();
+    const keepTail = (out: Buffer): void => {
       prev = tail;
       tail = out;
+    };
+    const forward = (out: Buffer): boolean => {
+      if (!started) start();
+      keepTail(out);
       return res.write(out);
     };
     const onDrain = (): void => body.resume();
     res.on("drain", onDrain);
     body.pipeTo({
-      data(chunk) {
+      data(chunk, last) {
         const data = pending ? Buffer.concat([pending, chunk]) : chunk;
         const cut = completeEventsEnd(data);
         pending = cut === data.length ? undefined : data.subarray(cut);
-        return cut === 0 || forward(cut === data.length ? data : data.subarray(0, cut));
+        if (cut === 0) return true;
+        const out = cut === data.length ? data : data.subarray(0, cut);
+        // The stream's end came in the same read: these events leave with it, in one write.
+        if (last) {
+          final = out;
+          return true;
+        }
+        return forward(out);
       },
       end() {
         res.off("drain", onDrain);
         // An upstream that ends without a final blank line still has its last bytes delivered.
-        if (pending) forward(pending);
+        const rest = final && pending ? Buffer.concat([final, pending]) : (final ?? pending);
+        if (rest) keepTail(rest);
         if (!started) start();
-        res.end();
+        res.end(rest);
         if (tail) {
           const last = prev ? Buffer.concat([prev, tail]) : tail;
           // Plugins settle budgets and log from the usage as soon as the stream ends.

@@ -12,7 +12,8 @@ import { isToken, sliceOws } from "../server/http1/syntax.js";
 /** What a request reports, in order: headers (return false to pause), data*, then complete or error. */
 export interface ExchangeEvents {
   headers(status: number, headers: Record<string, string | string[] | undefined>, resume: () => void, abort: (err: Error) => void): boolean;
-  data(chunk: Buffer): boolean;
+  /** `last`: complete() follows at once, in the same call stack (the end came in the same read). */
+  data(chunk: Buffer, last: boolean): boolean;
   complete(): void;
   error(err: Error): void;
 }
@@ -382,13 +383,13 @@ export class UpstreamConnection {
    * read less often than it writes (a busy gateway) leaves several chunks in one read; the client
    * then gets them in one write instead of one each, which is where a loaded proxy spends its CPU.
    */
-  private flush(): void {
+  private flush(last = false): void {
     const batch = this.batch;
     if (batch.length === 0) return;
     const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch);
     batch.length = 0;
     const events = this.events;
-    if (events !== undefined && !events.data(data) && this.events === events) this.pause();
+    if (events !== undefined && !events.data(data, last) && this.events === events) this.pause();
   }
 
   private onHead(head: string): void {
@@ -475,7 +476,7 @@ export class UpstreamConnection {
 
   /** The response is complete: the connection goes back to the pool (or closes), then the caller hears. */
   private finish(): void {
-    this.flush();
+    this.flush(true);
     const events = this.events;
     if (events === undefined) return;
     this.events = undefined;

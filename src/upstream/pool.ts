@@ -171,7 +171,7 @@ export class UpstreamPool implements ConnectionOwner {
           resolve({ statusCode: status, headers: parsed, body });
           return true;
         },
-        data: (chunk) => body.push(chunk),
+        data: (chunk, last) => body.push(chunk, last),
         complete: () => body.complete(),
         error(err) {
           if (answered) body.fail(err);

@@ -6,8 +6,11 @@
 import type { UpstreamBody } from "../providers/types.js";
 
 export interface BodySink {
-  /** One chunk. Return false to stop upstream reads until PushBody.resume() is called. */
-  data(chunk: Buffer): boolean;
+  /**
+   * One chunk. Return false to stop upstream reads until PushBody.resume() is called. `last`:
+   * end() follows at once, so a writer may send this chunk together with its own ending.
+   */
+  data(chunk: Buffer, last?: boolean): boolean;
   end(): void;
   error(err: Error): void;
 }
@@ -73,9 +76,9 @@ export class PushBody implements UpstreamBody {
   // ---- producer side (the pool's dispatch handler) ----
 
   /** Returns false when undici should pause reading. */
-  push(chunk: Buffer): boolean {
+  push(chunk: Buffer, last = false): boolean {
     if (this.sink) {
-      const more = this.sink.data(chunk);
+      const more = this.sink.data(chunk, last);
       this.paused = !more;
       return more;
     }

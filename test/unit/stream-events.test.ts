@@ -1,7 +1,51 @@
 // Where the gateway cuts an OpenAI-wire stream before writing it to the client: only after a
 // complete SSE event, so a stream that dies mid-event never shows the client half an event.
 import { describe, expect, it } from "vitest";
-import { completeEventsEnd } from "../../src/gateway/stream.js";
+import { EventEmitter } from "node:events";
+import { completeEventsEnd, pipeOpenAIStream } from "../../src/gateway/stream.js";
+import { newContext } from "../../src/server/context.js";
+import type { HttpResponse } from "../../src/server/response.js";
+import { PushBody } from "../../src/upstream/push-body.js";
+
+/** A response that records each write and the end, as the socket would see them. */
+class RecordingResponse extends EventEmitter implements HttpResponse {
+  headersSent = false;
+  writableEnded = false;
+  writableFinished = false;
+  readonly writes: string[] = [];
+  setHeader(): this {
+    return this;
+  }
+  writeHead(): this {
+    this.headersSent = true;
+    return this;
+  }
+  write(chunk: string | Uint8Array): boolean {
+    this.writes.push(`write:${Buffer.from(chunk).toString()}`);
+    return true;
+  }
+  end(chunk?: string | Uint8Array): this {
+    this.writableEnded = true;
+    this.writes.push(`end:${chunk === undefined ? "" : Buffer.from(chunk).toString()}`);
+    return this;
+  }
+  destroy(): this {
+    return this;
+  }
+}
+
+const lastUsage: { value: unknown } = { value: undefined };
+
+async function pipe(feed: (body: PushBody) => void): Promise<string[]> {
+  const res = new RecordingResponse();
+  const body = new PushBody();
+  const ctx = newContext({});
+  const done = pipeOpenAIStream(res, ctx, { statusCode: 200, headers: {}, body }, process.hrtime.bigint(), true);
+  feed(body);
+  await done;
+  lastUsage.value = ctx.usage;
+  return res.writes;
+}
 
 const end = (s: string): number => completeEventsEnd(Buffer.from(s));
 
@@ -24,5 +68,36 @@ describe("completeEventsEnd", () => {
     expect(end("\n")).toBe(0);
     expect(end("data: a\n")).toBe(0);
     expect(end("data: a\r\n\r")).toBe(0);
+  });
+});
+
+describe("pipeOpenAIStream", () => {
+  it("writes each read's whole events at once, holding a partial event until its end arrives", async () => {
+    const writes = await pipe((body) => {
+      body.push(Buffer.from("data: 1\n\ndata: 2\n\nda"));
+      body.push(Buffer.from("ta: 3\n\n"));
+      body.push(Buffer.from("data: [DONE]\n\n"));
+      body.complete();
+    });
+    expect(writes).toEqual(["write:data: 1\n\ndata: 2\n\n", "write:data: 3\n\n", "write:data: [DONE]\n\n", "end:"]);
+  });
+
+  it("sends the events that came with the upstream's end together with the response's end", async () => {
+    const writes = await pipe((body) => {
+      body.push(Buffer.from('data: {"n":1}\n\n'));
+      body.push(Buffer.from('data: {"n":2,"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\ndata: [DONE]\n\n'), true);
+      body.complete();
+    });
+    expect(writes).toEqual(['write:data: {"n":1}\n\n', 'end:data: {"n":2,"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\ndata: [DONE]\n\n']);
+    // The usage in those held-back events is still read for the log and the budget.
+    expect(lastUsage.value).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
+  });
+
+  it("delivers the last bytes of an upstream that ends without a blank line, in the end", async () => {
+    const writes = await pipe((body) => {
+      body.push(Buffer.from("data: 1\n\ndata: [DONE]"), true);
+      body.complete();
+    });
+    expect(writes).toEqual(["end:data: 1\n\ndata: [DONE]"]);
   });
 });
