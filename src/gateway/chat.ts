@@ -15,15 +15,25 @@ import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js"
 import { transportFailure } from "./upstream-error.js";
 import { usageFromBody } from "./usage.js";
 
-export async function chatCompletions(rt: Runtime, ctx: RequestContext, body: unknown, res: HttpResponse): Promise<void> {
-  let req = validateChat(body);
+export function chatCompletions(rt: Runtime, ctx: RequestContext, body: unknown, res: HttpResponse): Promise<void> {
+  const req = validateChat(body);
   const stream = req.stream === true;
   ctx.stream = stream;
   ctx.model = req.model;
   checkModelAccess(rt, ctx, req.model);
+  if (rt.plugins.active) return chatWithPlugins(rt, ctx, req, res);
+  // Without plugins there is nothing to do after the attempts: their promise is the answer, with
+  // no async frame of this function held for the upstream's latency (see upstream/send.ts).
+  const plan = rt.router.plan(req.model, "chat", ctx, req);
+  return runAttempts(ctx, plan, (target) => attemptChat(ctx, req, plan.model, target, stream, res));
+}
+
+async function chatWithPlugins(rt: Runtime, ctx: RequestContext, first: ChatRequest, res: HttpResponse): Promise<void> {
+  let req = first;
+  const stream = req.stream === true;
   // Plugins (src/plugins): before_request may reject, rewrite the request, or answer from cache;
   // after_response sees the finished response; on_error sees any failure.
-  const pc = rt.plugins.active ? rt.plugins.begin(ctx, req) : undefined;
+  const pc = rt.plugins.begin(ctx, req);
   try {
     if (pc) {
       const before = rt.plugins.beforeRequest(pc);

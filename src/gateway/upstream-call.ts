@@ -10,21 +10,30 @@ import { transportFailure, upstreamHttpError } from "./upstream-error.js";
  * Sends and checks the status; on success the body is still unread. `buffered` (non-streaming
  * calls) reads the whole body on the way, through the pool's lighter path.
  */
-export async function callUpstream(ctx: RequestContext, provider: Provider, req: UpstreamRequest, buffered = false): Promise<{ res: UpstreamResponse; startNs: bigint }> {
+export function callUpstream(ctx: RequestContext, provider: Provider, req: UpstreamRequest, buffered = false): Promise<{ res: UpstreamResponse; startNs: bigint }> {
   const startNs = process.hrtime.bigint();
-  let res: UpstreamResponse;
+  // Not an async function: it waits out the upstream's latency (see sendOnce in upstream/send.ts).
+  let sent: Promise<UpstreamResponse>;
   try {
-    res = await sendUpstream(provider, req, ctx.abort, buffered);
+    sent = sendUpstream(provider, req, ctx.abort, buffered);
   } catch (err) {
-    ctx.upstreamNs += process.hrtime.bigint() - startNs;
-    throw transportFailure(err instanceof GatewayError ? err : transportError(provider.name, err));
+    return Promise.reject(sendFailed(ctx, provider, startNs, err));
   }
-  if (res.statusCode >= 400) {
-    const text = await res.body.text().catch(() => "");
-    ctx.upstreamNs += process.hrtime.bigint() - startNs;
-    throw upstreamHttpError(provider, res.statusCode, res.headers, text);
-  }
-  return { res, startNs };
+  return sent.then(
+    (res) => (res.statusCode >= 400 ? upstreamFailed(ctx, provider, startNs, res) : { res, startNs }),
+    (err: unknown) => Promise.reject(sendFailed(ctx, provider, startNs, err)),
+  );
+}
+
+function sendFailed(ctx: RequestContext, provider: Provider, startNs: bigint, err: unknown): Error {
+  ctx.upstreamNs += process.hrtime.bigint() - startNs;
+  return transportFailure(err instanceof GatewayError ? err : transportError(provider.name, err));
+}
+
+async function upstreamFailed(ctx: RequestContext, provider: Provider, startNs: bigint, res: UpstreamResponse): Promise<never> {
+  const text = await res.body.text().catch(() => "");
+  ctx.upstreamNs += process.hrtime.bigint() - startNs;
+  throw upstreamHttpError(provider, res.statusCode, res.headers, text);
 }
 
 /** Reads a whole successful body; a failure while reading is a transport failure. */

@@ -156,21 +156,34 @@ export class GatewayServer {
     ctx.keyId = identity.keyId;
   }
 
-  private async route(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse): Promise<void> {
+  /**
+   * The data-plane routes are served without an async frame of their own: a request's frames
+   * are held for the whole upstream latency and copied by every young-generation GC meanwhile
+   * (see upstream/send.ts). Errors may be thrown or rejected; handle() awaits either way.
+   */
+  private route(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse): Promise<void> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? "GET";
 
     const data = DATA_ROUTES.get(path);
-    if (data) {
-      ctx.operation = path.endsWith("embeddings") ? "embeddings" : path.endsWith("chat/completions") ? "chat" : "completions";
-      if (method !== "POST") throw new GatewayError(405, "invalid_request_error", "method_not_allowed", `Use POST for ${path}.`);
-      await this.authenticate(ctx, req);
-      const body = "body" in req ? parseJsonBody(req.body, rt.config.max_request_bytes) : await readJsonBody(req, rt.config.max_request_bytes);
-      await data(rt, ctx, body, res);
-      return;
-    }
+    if (!data) return this.routeOther(rt, ctx, req, res, path, method);
+    ctx.operation = path.endsWith("embeddings") ? "embeddings" : path.endsWith("chat/completions") ? "chat" : "completions";
+    if (method !== "POST") throw new GatewayError(405, "invalid_request_error", "method_not_allowed", `Use POST for ${path}.`);
+    const found = this.auth.authenticate(req.headers);
+    if (found instanceof Promise) return found.then((identity) => this.serveData(data, rt, ctx, req, res, identity));
+    return this.serveData(data, rt, ctx, req, res, found);
+  }
+
+  private serveData(data: DataHandler, rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse, identity: Identity): Promise<void> {
+    ctx.identity = identity;
+    ctx.keyId = identity.keyId;
+    if ("body" in req) return data(rt, ctx, parseJsonBody(req.body, rt.config.max_request_bytes), res);
+    return readJsonBody(req, rt.config.max_request_bytes).then((body) => data(rt, ctx, body, res));
+  }
+
+  private async routeOther(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse, path: string, method: string): Promise<void> {
     if (method === "GET" && (path === "/v1/models" || path === "/models")) {
       await this.authenticate(ctx, req);
       sendJson(res, ctx, 200, JSON.stringify(visibleModels(rt, ctx)));
