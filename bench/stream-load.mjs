@@ -11,55 +11,19 @@
 // Reads land in one shared buffer (`onread`); chunked framing is decoded in place and events are
 // counted by their "\n\n" terminators without copying the data.
 import net from "node:net";
-import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
+import { CHAT_STREAM_BODY, DONE, StreamRun, streamOptions } from "./lib/stream-run.mjs";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string" },
-    path: { type: "string", default: "/v1/chat/completions" },
-    connections: { type: "string", default: "100" },
-    duration: { type: "string", default: "10" },
-    warmup: { type: "string", default: "0" },
-    expect: { type: "string", default: "0" },
-    grace: { type: "string", default: "30" },
-  },
-});
-
-const target = new URL(values.url);
+const opts = streamOptions();
+const target = new URL(opts.url);
 const HOST = target.hostname;
 const PORT = Number(target.port || 80);
-const N = Number(values.connections);
-const durationMs = Number(values.duration) * 1000;
-const warmupMs = Number(values.warmup) * 1000;
-const expect = Number(values.expect);
-const graceMs = Number(values.grace) * 1000;
-const BODY = JSON.stringify({
-  model: "gpt-4o-mini",
-  messages: [
-    { role: "system", content: "You are a helpful assistant." },
-    { role: "user", content: "Explain in one paragraph what an AI gateway does." },
-  ],
-  max_tokens: 256,
-  temperature: 0.7,
-  stream: true,
-});
 const REQUEST = Buffer.from(
-  `POST ${values.path} HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`,
+  `POST ${opts.path} HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(CHAT_STREAM_BODY)}\r\n\r\n${CHAT_STREAM_BODY}`,
 );
-const DONE = Buffer.from("data: [DONE]\n\n");
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const LF = 10;
-
-let measuring = false;
-let stopAt = Infinity;
-const ttfb = [];
-const total = [];
-const stats = { started: 0, completed: 0, ok: 0, http_errors: 0, transport_errors: 0, lost: 0, events: 0, bytes: 0 };
-const errorSamples = [];
-const sample = (msg) => {
-  if (errorSamples.length < 5) errorSamples.push(msg);
-};
+const run = new StreamRun(opts);
 
 // Response parser states.
 const IDLE = 0;
@@ -129,8 +93,8 @@ class StreamClient {
   }
 
   begin() {
-    this.counted = measuring;
-    if (this.counted) stats.started++;
+    this.counted = run.measuring;
+    if (this.counted) run.stats.started++;
     this.t0 = performance.now();
     this.state = HEAD;
     this.head = "";
@@ -277,34 +241,15 @@ class StreamClient {
     this.state = IDLE;
     if (!this.keepAlive) this.drop();
     if (this.counted) {
-      stats.completed++;
-      if (this.status !== 200) {
-        stats.http_errors++;
-        sample(`HTTP ${this.status}`);
-      } else {
-        stats.events += this.events;
-        stats.bytes += this.bytes;
-        const complete = (expect === 0 || this.events === expect) && this.tailLen === DONE.length && this.tail.equals(DONE);
-        if (!complete) {
-          stats.lost++;
-          sample(`stream with ${this.events} events (expected ${expect})`);
-        } else {
-          stats.ok++;
-          ttfb.push(this.first - this.t0);
-          total.push(t1 - this.t0);
-        }
-      }
+      const endsWithDone = this.tailLen === DONE.length && this.tail.equals(DONE);
+      run.finished({ status: this.status, events: this.events, bytes: this.bytes, endsWithDone, t0: this.t0, first: this.first, t1 });
     }
     this.settle();
   }
 
   fail(err) {
     this.state = IDLE;
-    if (this.counted) {
-      stats.completed++;
-      stats.transport_errors++;
-      sample(String(err?.code ?? err?.message ?? err));
-    }
+    if (this.counted) run.failed(err);
     this.settle();
   }
 
@@ -328,7 +273,7 @@ class StreamClient {
 
 async function loop() {
   const client = new StreamClient();
-  while (performance.now() < stopAt) {
+  while (run.running) {
     await client.run();
     // A refused or reset connection is retried after a pause, not in a tight loop.
     if (!client.socket) await new Promise((r) => setTimeout(r, 10));
@@ -336,44 +281,5 @@ async function loop() {
   client.drop();
 }
 
-function pct(sorted, p) {
-  if (sorted.length === 0) return null;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return +sorted[i].toFixed(2);
-}
-
-const tStart = performance.now();
-stopAt = tStart + warmupMs + durationMs;
-if (warmupMs > 0) setTimeout(() => (measuring = true), warmupMs);
-else measuring = true;
-const tMeasure = tStart + warmupMs;
-const loops = [];
-for (let i = 0; i < N; i++) loops.push(loop());
-let graceTimer;
-const finished = await Promise.race([
-  Promise.all(loops).then(() => true),
-  new Promise((r) => {
-    graceTimer = setTimeout(r, warmupMs + durationMs + graceMs, false);
-  }),
-]);
-clearTimeout(graceTimer);
-const tEnd = performance.now();
-const elapsedS = (tEnd - tMeasure) / 1000;
-ttfb.sort((a, b) => a - b);
-total.sort((a, b) => a - b);
-const result = {
-  connections: N,
-  duration_s: +elapsedS.toFixed(3),
-  expected_events: expect,
-  client: "raw",
-  ...stats,
-  unfinished: finished ? 0 : stats.started - stats.completed,
-  errors: stats.http_errors + stats.transport_errors + stats.lost + (finished ? 0 : stats.started - stats.completed),
-  streams_per_s: +(stats.ok / elapsedS).toFixed(1),
-  events_per_s: +(stats.events / elapsedS).toFixed(0),
-  ttfb_ms: { p50: pct(ttfb, 50), p90: pct(ttfb, 90), p99: pct(ttfb, 99), max: pct(ttfb, 100) },
-  total_ms: { p50: pct(total, 50), p90: pct(total, 90), p99: pct(total, 99), max: pct(total, 100) },
-  error_samples: errorSamples,
-};
-process.stdout.write(`BENCH_JSON ${JSON.stringify(result)}\n`);
+await run.run(loop, { client: "raw" });
 process.exit(0);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { onRequests } from "../helpers/raw-requests.js";
 
 const CLIENT = fileURLToPath(new URL("../../bench/stream-load.mjs", import.meta.url));
 const EVENTS = ['data: {"n":1}\n\n', 'data: {"n":2}\n\n', 'data: {"n":3}\n\n', "data: [DONE]\n\n"];
@@ -31,21 +32,7 @@ afterEach(async () => {
 
 /** A server that answers each request (head + content-length body) with `reply`. */
 async function serve(reply: (socket: Socket) => void): Promise<string> {
-  const server = createServer((socket) => {
-    let buf = "";
-    socket.on("error", () => {});
-    socket.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      for (;;) {
-        const end = buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const total = end + 4 + Number(/content-length: (\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
-        if (buf.length < total) return;
-        buf = buf.slice(total);
-        reply(socket);
-      }
-    });
-  });
+  const server = createServer((socket) => onRequests(socket, () => reply(socket)));
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;

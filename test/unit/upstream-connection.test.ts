@@ -9,6 +9,7 @@ import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { errors } from "undici";
 import { Cancellation } from "../../src/server/cancellation.js";
 import { UpstreamPool } from "../../src/upstream/pool.js";
+import { onRequests } from "../helpers/raw-requests.js";
 import { until } from "../helpers/until.js";
 
 const TLS_DIR = new URL("../helpers/tls/", import.meta.url);
@@ -40,21 +41,9 @@ async function upstream(reply: (socket: Socket, n: number, request: string) => v
   const onSocket = (socket: Socket): void => {
     up.connections++;
     if ("isSessionReused" in socket) up.resumed.push((socket as TLSSocket).isSessionReused());
-    let buf = "";
-    socket.on("error", () => {});
-    socket.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      for (;;) {
-        const end = buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const m = /content-length: (\d+)/i.exec(buf.slice(0, end));
-        const total = end + 4 + (m ? Number(m[1]) : 0);
-        if (buf.length < total) return;
-        const request = buf.slice(0, total);
-        buf = buf.slice(total);
-        up.received.push(request);
-        reply(socket, n++, request);
-      }
+    onRequests(socket, (request) => {
+      up.received.push(request);
+      reply(socket, n++, request);
     });
   };
   const server = tls ? createTlsServer({ cert, key }, onSocket) : createServer(onSocket);
