@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
+import { chatRequestBody } from "./lib/stream-run.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -19,16 +20,7 @@ const { values } = parseArgs({
 });
 
 const N = Number(values.connections);
-const BODY = JSON.stringify({
-  model: "gpt-4o-mini",
-  messages: [
-    { role: "system", content: "You are a helpful assistant." },
-    { role: "user", content: "Explain in one paragraph what an AI gateway does." },
-  ],
-  max_tokens: 256,
-  temperature: 0.7,
-  ...(values.stream ? { stream: true } : {}),
-});
+const BODY = chatRequestBody(values.stream);
 const HEADERS = { "content-type": "application/json" };
 const pool = new Pool(values.url, { connections: N, pipelining: 1 });
 

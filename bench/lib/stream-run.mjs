@@ -1,6 +1,7 @@
 // What the streaming load clients (bench/stream-load.mjs, bench/stream-load-undici.mjs) share:
-// their flags, the request, the closed-loop run with its warm-up and grace period, the
-// bookkeeping of every stream, and the one-line JSON summary (BENCH_JSON {...}) run.mjs reads.
+// their flags, the closed-loop run with its warm-up and grace period, the bookkeeping of every
+// stream, and the one-line JSON summary (BENCH_JSON {...}) run.mjs reads. Also the chat request,
+// which bench/overhead-load.mjs sends too.
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 
@@ -27,16 +28,21 @@ export function streamOptions() {
   };
 }
 
-export const CHAT_STREAM_BODY = JSON.stringify({
-  model: "gpt-4o-mini",
-  messages: [
-    { role: "system", content: "You are a helpful assistant." },
-    { role: "user", content: "Explain in one paragraph what an AI gateway does." },
-  ],
-  max_tokens: 256,
-  temperature: 0.7,
-  stream: true,
-});
+/** The benchmark's chat request (bench/wrk-chat.lua sends the same one), streaming or not. */
+export function chatRequestBody(stream) {
+  return JSON.stringify({
+    model: "gpt-4o-mini",
+    messages: [
+      { role: "system", content: "You are a helpful assistant." },
+      { role: "user", content: "Explain in one paragraph what an AI gateway does." },
+    ],
+    max_tokens: 256,
+    temperature: 0.7,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+export const CHAT_STREAM_BODY = chatRequestBody(true);
 
 /** The last event of a complete stream. */
 export const DONE = Buffer.from("data: [DONE]\n\n");
