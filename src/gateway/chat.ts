@@ -12,6 +12,8 @@ import { checkModelAccess } from "./model-access.js";
 import type { Runtime } from "./runtime.js";
 import { decodeOpenAIStream, pipeOpenAIStream, StreamNotStartedError, translateStream, writeCachedStream } from "./stream.js";
 import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js";
+import type { CodecContext, Provider } from "../providers/types.js";
+import type { UpstreamResponse } from "../upstream/send.js";
 import { transportFailure } from "./upstream-error.js";
 import { usageFromBody } from "./usage.js";
 
@@ -90,7 +92,12 @@ function parseCompletion(buf: Buffer): ChatCompletion | undefined {
   }
 }
 
-async function attemptChat(
+/**
+ * One attempt at one target. Not an async function: it returns callUpstream's promise with the
+ * rest chained to it, so no async frame of it is held for the upstream's latency (see
+ * upstream/send.ts); the frames that follow live for a stream, or for a moment.
+ */
+function attemptChat(
   ctx: RequestContext,
   req: ChatRequest,
   model: string,
@@ -103,23 +110,43 @@ async function attemptChat(
   const codecCtx = { model: target.upstreamModel(model), requestId: ctx.id };
   ctx.upstreamModel = codecCtx.model;
   const upstreamReq = provider.codec.chatRequest(req, codecCtx, stream);
-  const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq, !stream);
+  return callUpstream(ctx, provider, upstreamReq, !stream).then(({ res: upstream, startNs }) =>
+    stream ? streamChat(ctx, req, provider, codecCtx, upstream, startNs, res, pc) : answerChat(ctx, provider, codecCtx, upstream, startNs, res, pc),
+  );
+}
 
-  if (stream) {
-    const hooks = pc?.wantsChunks() ? pc : undefined;
-    try {
-      if (hooks && provider.codec.openaiWire) await decodeOpenAIStream(res, ctx, upstream, startNs, hooks);
-      else if (provider.codec.openaiWire) await pipeOpenAIStream(res, ctx, upstream, startNs, pc !== undefined);
-      else await translateStream(res, ctx, provider, codecCtx, upstream, startNs, req.stream_options?.include_usage === true, hooks);
-    } catch (err) {
-      if (err instanceof StreamNotStartedError) throw transportFailure(transportError(provider.name, err.cause));
-      // The client already has part of this response: report the failure in-stream, never retry.
-      throw finalFailure(transportError(provider.name, err));
-    }
-    if (pc) pc.response = { stream: true, cached: false, completion: pc.collected(), usage: ctx.usage };
-    return;
+async function streamChat(
+  ctx: RequestContext,
+  req: ChatRequest,
+  provider: Provider,
+  codecCtx: CodecContext,
+  upstream: UpstreamResponse,
+  startNs: bigint,
+  res: HttpResponse,
+  pc: PluginContext | undefined,
+): Promise<void> {
+  const hooks = pc?.wantsChunks() ? pc : undefined;
+  try {
+    if (hooks && provider.codec.openaiWire) await decodeOpenAIStream(res, ctx, upstream, startNs, hooks);
+    else if (provider.codec.openaiWire) await pipeOpenAIStream(res, ctx, upstream, startNs, pc !== undefined);
+    else await translateStream(res, ctx, provider, codecCtx, upstream, startNs, req.stream_options?.include_usage === true, hooks);
+  } catch (err) {
+    if (err instanceof StreamNotStartedError) throw transportFailure(transportError(provider.name, err.cause));
+    // The client already has part of this response: report the failure in-stream, never retry.
+    throw finalFailure(transportError(provider.name, err));
   }
+  if (pc) pc.response = { stream: true, cached: false, completion: pc.collected(), usage: ctx.usage };
+}
 
+async function answerChat(
+  ctx: RequestContext,
+  provider: Provider,
+  codecCtx: CodecContext,
+  upstream: UpstreamResponse,
+  startNs: bigint,
+  res: HttpResponse,
+  pc: PluginContext | undefined,
+): Promise<void> {
   const buf = await readBody(ctx, provider, upstream, startNs);
   if (pc && (pc.wantsCompletion || !provider.codec.openaiWire)) {
     let completion: ChatCompletion | undefined;

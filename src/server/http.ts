@@ -20,6 +20,12 @@ import { healthReport } from "./health.js";
 import type { Metrics } from "../observability/metrics.js";
 import { settleCost } from "../catalog/settle.js";
 
+/** Answers a request that failed with the error, in OpenAI's shape. */
+function failRequest(res: HttpResponse, ctx: RequestContext, err: unknown): void {
+  if (err instanceof GatewayError && err.status === 413) res.setHeader("connection", "close");
+  sendError(res, ctx, err);
+}
+
 /** The model list, narrowed to what the caller's key may use. */
 function visibleModels(rt: Runtime, ctx: RequestContext): ReturnType<typeof listModels> {
   const list = listModels(rt);
@@ -127,7 +133,8 @@ export class GatewayServer {
     await closePools();
   }
 
-  private async handle(req: IncomingMessage | FastRequest, res: HttpResponse): Promise<void> {
+  /** Not async, like route(): the request's promise chain holds less than an awaiting frame. */
+  private handle(req: IncomingMessage | FastRequest, res: HttpResponse): void {
     const ctx = newContext(req.headers);
     const rt = this.runtime;
     this.inFlight++;
@@ -141,12 +148,14 @@ export class GatewayServer {
         if (this.onFinished) this.onFinished(ctx);
       });
     });
+    let routed: Promise<void>;
     try {
-      await this.route(rt, ctx, req, res);
+      routed = this.route(rt, ctx, req, res);
     } catch (err) {
-      if (err instanceof GatewayError && err.status === 413) res.setHeader("connection", "close");
-      sendError(res, ctx, err);
+      failRequest(res, ctx, err);
+      return;
     }
+    routed.then(undefined, (err: unknown) => failRequest(res, ctx, err));
   }
 
   private async authenticate(ctx: RequestContext, req: IncomingMessage | FastRequest): Promise<void> {
@@ -159,7 +168,7 @@ export class GatewayServer {
   /**
    * The data-plane routes are served without an async frame of their own: a request's frames
    * are held for the whole upstream latency and copied by every young-generation GC meanwhile
-   * (see upstream/send.ts). Errors may be thrown or rejected; handle() awaits either way.
+   * (see upstream/send.ts). Errors may be thrown or rejected; handle() takes either.
    */
   private route(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse): Promise<void> {
     const url = req.url ?? "/";
