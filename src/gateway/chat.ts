@@ -3,17 +3,16 @@ import type { HttpResponse } from "../server/response.js";
 import type { ChatCompletion, ChatRequest } from "../api/types.js";
 import { validateChat } from "../api/validate.js";
 import type { PluginContext } from "../plugins/types.js";
+import type { CodecContext, Provider } from "../providers/types.js";
 import { finalFailure, runAttempts } from "../routing/attempts.js";
 import type { Target } from "../routing/target.js";
 import type { RequestContext } from "../server/context.js";
 import { sendJson } from "../server/respond.js";
-import { transportError } from "../upstream/send.js";
+import { transportError, type UpstreamResponse } from "../upstream/send.js";
 import { checkModelAccess } from "./model-access.js";
 import type { Runtime } from "./runtime.js";
 import { decodeOpenAIStream, pipeOpenAIStream, StreamNotStartedError, translateStream, writeCachedStream } from "./stream.js";
 import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js";
-import type { CodecContext, Provider } from "../providers/types.js";
-import type { UpstreamResponse } from "../upstream/send.js";
 import { transportFailure } from "./upstream-error.js";
 import { usageFromBody } from "./usage.js";
 
@@ -37,30 +36,24 @@ async function chatWithPlugins(rt: Runtime, ctx: RequestContext, first: ChatRequ
   // after_response sees the finished response; on_error sees any failure.
   const pc = rt.plugins.begin(ctx, req);
   try {
-    if (pc) {
-      const before = rt.plugins.beforeRequest(pc);
-      if (before) await before;
-      pc.applyHeaders(res);
-      if (pc.req.model !== req.model) checkModelAccess(rt, ctx, pc.req.model);
-      req = pc.req;
-      ctx.model = req.model;
-      if (pc.cached) serveCached(ctx, pc, stream, res);
-    }
-    if (!pc?.cached) {
+    const before = rt.plugins.beforeRequest(pc);
+    if (before) await before;
+    pc.applyHeaders(res);
+    if (pc.req.model !== req.model) checkModelAccess(rt, ctx, pc.req.model);
+    req = pc.req;
+    ctx.model = req.model;
+    if (pc.cached) serveCached(ctx, pc, stream, res);
+    else {
       const plan = rt.router.plan(req.model, "chat", ctx, req);
       await runAttempts(ctx, plan, (target) => attemptChat(ctx, req, plan.model, target, stream, res, pc));
     }
   } catch (err) {
-    if (pc) {
-      pc.responseStarted = res.headersSent;
-      rt.plugins.onError(pc, err);
-    }
+    pc.responseStarted = res.headersSent;
+    rt.plugins.onError(pc, err);
     throw err;
   }
-  if (pc) {
-    const after = rt.plugins.afterResponse(pc);
-    if (after) await after;
-  }
+  const after = rt.plugins.afterResponse(pc);
+  if (after) await after;
 }
 
 /** Plugins: a response-cache hit, sent without calling a provider (as a stream when asked). */
