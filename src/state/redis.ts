@@ -1,7 +1,9 @@
 // Redis-backed state, shared by every gateway worker and instance pointed at the same Redis.
 // Each check-and-update is one Lua script, so it is atomic without locks; time comes from the
 // Redis server (TIME) so instances with skewed clocks still agree.
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type * as IORedis from "ioredis";
+import type { Redis } from "ioredis";
 import type { BudgetStore, CacheStore, RateCheck, RateLimiter, RateResult, RateRule, ReserveResult, Spend } from "./types.js";
 
 /** GCRA over n keys: all-or-nothing. ARGV per key: interval_ms, tolerance_ms, cost. */
@@ -97,6 +99,14 @@ interface FerroCommands {
 export type FerroRedis = Redis & FerroCommands;
 
 /** One client per Redis URL, shared by the plugins of one pipeline and closed with it. */
+// Loaded with the first client: a gateway without a Redis backend never pays for ioredis (about
+// 2 MB of heap in every worker).
+let redisClass: typeof Redis | undefined;
+function loadRedis(): typeof Redis {
+  redisClass ??= (createRequire(import.meta.url)("ioredis") as typeof IORedis).Redis;
+  return redisClass;
+}
+
 export class RedisConnections {
   private readonly clients = new Map<string, FerroRedis>();
 
@@ -105,7 +115,7 @@ export class RedisConnections {
   get(url: string): FerroRedis {
     let c = this.clients.get(url);
     if (c) return c;
-    const client = new Redis(url, {
+    const client = new (loadRedis())(url, {
       maxRetriesPerRequest: 2,
       connectTimeout: 2000,
       commandTimeout: 2000,

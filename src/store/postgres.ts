@@ -1,7 +1,6 @@
 // PostgreSQL stores (pg Pool). Every table is schema-qualified (`schema` option, default
 // "public"), so tests and multi-tenant setups can isolate a run in its own schema. A log batch is
 // one INSERT … SELECT FROM unnest(arrays): one round trip and 18 parameters whatever the batch size.
-import pg from "pg";
 import type { Pool, PoolClient } from "pg";
 import { applyKeyPatch, clampLimit, decodeCursor, encodeCursor, roundStat, sortStats } from "./common.js";
 import { migratePostgres, POSTGRES_MIGRATIONS, quoteIdent, type PostgresMigration } from "./migrations.js";
@@ -69,6 +68,8 @@ export class PostgresConnection {
   /** Connects (failing fast if the server is unreachable) and migrates. */
   static async open(opts: PostgresOptions): Promise<PostgresConnection> {
     const schema = opts.schema ?? "public";
+    // Imported here, not at the top: with SQLite stores (the default) no worker loads pg.
+    const { default: pg } = await import("pg");
     const pool = new pg.Pool({
       connectionString: opts.dsn,
       max: opts.poolMax ?? 10,

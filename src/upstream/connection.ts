@@ -6,7 +6,7 @@
 // undici's classes, so everything above (send.ts's mapping, timeouts, aborts) reads them as before.
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { errors } from "undici";
+import * as errors from "./errors.js";
 import { isToken, sliceOws } from "../server/http1/syntax.js";
 
 /** What a request reports, in order: headers (return false to pause), data*, then complete or error. */

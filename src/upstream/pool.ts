@@ -7,7 +7,7 @@
 // client for a free one on each request, and undici's Client cost ~20 µs of CPU per request more
 // than connection.ts (bench/, BENCHMARKS.md).
 import type { ConnectionOptions } from "node:tls";
-import { errors } from "undici";
+import * as errors from "./errors.js";
 import type { UpstreamBody, UpstreamReply } from "../providers/types.js";
 import type { CancelSignal } from "../server/cancellation.js";
 import { UpstreamConnection, type ConnectionOwner, type ExchangeEvents, type UpstreamTarget } from "./connection.js";

@@ -1,6 +1,6 @@
 // Sends one upstream request through the origin's pool. Transport failures become GatewayErrors
 // that say whether another attempt may help; the attempt loop decides whether to make one.
-import { errors as undiciErrors } from "undici";
+import * as upstreamErrors from "./errors.js";
 import { GatewayError } from "../server/errors.js";
 import type { Provider, UpstreamReply, UpstreamRequest } from "../providers/types.js";
 import type { CancelSignal, Cancellation } from "../server/cancellation.js";
@@ -99,10 +99,10 @@ function viaPool(provider: Provider, origin: string, path: string, headers: Reco
 
 export function transportError(providerName: string, err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+  if (err instanceof upstreamErrors.HeadersTimeoutError || err instanceof upstreamErrors.BodyTimeoutError) {
     return new GatewayError(504, "timeout_error", "upstream_timeout", `Provider ${providerName} did not answer in time.`, { retryable: true });
   }
-  if (err instanceof undiciErrors.RequestAbortedError || (err instanceof Error && err.name === "AbortError")) {
+  if (err instanceof upstreamErrors.RequestAbortedError || (err instanceof Error && err.name === "AbortError")) {
     return new GatewayError(499, "api_error", "client_closed_request", "The request was cancelled.");
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? "connection_error";

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { errors } from "undici";
+import * as errors from "../../src/upstream/errors.js";
 import { Cancellation } from "../../src/server/cancellation.js";
 import { UpstreamPool } from "../../src/upstream/pool.js";
 import { onRequests } from "../helpers/raw-requests.js";

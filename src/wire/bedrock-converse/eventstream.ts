@@ -2,8 +2,10 @@
 // answers with: each message is [total length u32][headers length u32][prelude CRC][headers]
 // [payload][message CRC], big-endian. Messages are split here and decoded (CRCs checked) by
 // @smithy/eventstream-codec; each becomes a StreamEvent {event: :event-type, data: payload}.
-import { EventStreamCodec, type Message, type MessageHeaderValue } from "@smithy/eventstream-codec";
-import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
+import { createRequire } from "node:module";
+import type * as SmithyEventStream from "@smithy/eventstream-codec";
+import type { EventStreamCodec, Message, MessageHeaderValue } from "@smithy/eventstream-codec";
+import type * as SmithyUtf8 from "@smithy/util-utf8";
 import type { StreamEvent } from "../../providers/types.js";
 import type { EventDecoder } from "../decode.js";
 
@@ -11,7 +13,17 @@ const PRELUDE = 12;
 /** AWS caps one event-stream message at 16 MiB; anything larger is corrupt input. */
 const MAX_MESSAGE = 16 * 1024 * 1024;
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
+// Made on first use: only Bedrock streams need it, and every worker loads this module.
+let eventCodec: { codec: EventStreamCodec; fromUtf8: (s: string) => Uint8Array } | undefined;
+function smithy(): NonNullable<typeof eventCodec> {
+  if (!eventCodec) {
+    const require = createRequire(import.meta.url);
+    const { EventStreamCodec: Codec } = require("@smithy/eventstream-codec") as typeof SmithyEventStream;
+    const utf8 = require("@smithy/util-utf8") as typeof SmithyUtf8;
+    eventCodec = { codec: new Codec(utf8.toUtf8, utf8.fromUtf8), fromUtf8: utf8.fromUtf8 };
+  }
+  return eventCodec;
+}
 const text = new TextDecoder();
 
 function header(h: MessageHeaderValue | undefined): string | undefined {
@@ -44,7 +56,7 @@ export class AwsEventStreamDecoder implements EventDecoder {
       const length = view.getUint32(0, false);
       if (length < 16 || length > MAX_MESSAGE) throw new Error(`invalid event-stream message length ${length}`);
       if (this.buf.length - offset < length) break;
-      out.push(messageToEvent(codec.decode(this.buf.subarray(offset, offset + length))));
+      out.push(messageToEvent(smithy().codec.decode(this.buf.subarray(offset, offset + length))));
       offset += length;
     }
     // Keep only the unfinished tail (copied, so the consumed chunk can be collected).
@@ -79,5 +91,6 @@ export function encodeEvent(eventType: string, payload: string, messageType: "ev
           ":content-type": { type: "string", value: "application/json" },
           ":message-type": { type: "string", value: "exception" },
         };
+  const { codec, fromUtf8 } = smithy();
   return codec.encode({ headers, body: fromUtf8(payload) });
 }
