@@ -6,6 +6,7 @@
 //
 //   node bench/ab.mjs --a /path/to/old/dist --b dist --kind unary --connections 1000 --rounds 6
 //   node bench/ab.mjs --a dist --b dist --b-env FERROGW_HEAP_GROWTH=0 --kind stream
+//   node bench/ab.mjs --a dist --b dist --b-node-flag=--single-threaded-gc
 //
 // --kind unary (wrk), stream (bench/stream-load.mjs) or overhead (X-Gateway-Overhead-Ms p50 as
 // the rate column). Build an older commit with: git worktree add /tmp/old <rev> && cd /tmp/old &&
@@ -29,6 +30,9 @@ const { values: opt } = parseArgs({
     b: { type: "string" },
     "a-env": { type: "string", multiple: true, default: [] },
     "b-env": { type: "string", multiple: true, default: [] },
+    // Node/V8 command-line flags for one side (V8's GC flags are not accepted in NODE_OPTIONS).
+    "a-node-flag": { type: "string", multiple: true, default: [] },
+    "b-node-flag": { type: "string", multiple: true, default: [] },
     kind: { type: "string", default: "unary" },
     connections: { type: "string", default: "1000" },
     rounds: { type: "string", default: "4" },
@@ -37,7 +41,7 @@ const { values: opt } = parseArgs({
   },
 });
 if (!opt.a || !opt.b) {
-  process.stderr.write("usage: node bench/ab.mjs --a DIST --b DIST [--kind unary|stream|overhead] [--connections N] [--rounds R] [--duration S] [--workers W] [--a-env K=V] [--b-env K=V]\n");
+  process.stderr.write("usage: node bench/ab.mjs --a DIST --b DIST [--kind unary|stream|overhead] [--connections N] [--rounds R] [--duration S] [--workers W] [--a-env K=V] [--b-env K=V] [--a-node-flag=F] [--b-node-flag=F]\n");
   process.exit(2);
 }
 
@@ -55,10 +59,10 @@ const killAll = () => {
 };
 process.on("exit", killAll);
 
-async function startGateway(name, dist, envPairs) {
+async function startGateway(name, dist, envPairs, nodeFlags) {
   const port = await freePort();
   const env = { ...process.env, LOG_LEVEL: "warn", ...Object.fromEntries(envPairs.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
-  const proc = spawn(process.execPath, [join(resolve(dist), "cli", "main.js"), "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", "--workers", opt.workers], { stdio: "ignore", env, cwd: mkdtempSync(join(tmp, `${name}-`)) });
+  const proc = spawn(process.execPath, [...nodeFlags, join(resolve(dist), "cli", "main.js"), "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", "--workers", opt.workers], { stdio: "ignore", env, cwd: mkdtempSync(join(tmp, `${name}-`)) });
   children.push(proc);
   for (let i = 0; i < 200; i++) {
     try {
@@ -89,7 +93,7 @@ async function load(port) {
   return { n: Number(/(\d+) requests in/.exec(stdout)?.[1]), rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]), p99: /99%\s+(\S+)/.exec(stdout)?.[1] };
 }
 
-const gws = [await startGateway("A", opt.a, opt["a-env"]), await startGateway("B", opt.b, opt["b-env"])];
+const gws = [await startGateway("A", opt.a, opt["a-env"], opt["a-node-flag"]), await startGateway("B", opt.b, opt["b-env"], opt["b-node-flag"])];
 const sampler = setInterval(() => {
   for (const g of gws) g.peakKb = Math.max(g.peakKb, rssKb(g.proc.pid));
 }, 200);

@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { watchFile } from "../config/watch.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { reloadFileMessage } from "../server/broadcast.js";
-import { applyHeapGrowth, resolveHeapGrowth } from "../server/heap.js";
+import { applyHeapGrowth, applyParallelGc, resolveHeapGrowth, resolveParallelGc } from "../server/heap.js";
 import { resolveWorkers, startSupervisor } from "../server/workers/supervisor.js";
 import { resolveConfigPath } from "./config-path.js";
 import type { PreflightReply, PreflightRequest } from "./preflight-thread.js";
@@ -18,6 +18,7 @@ export interface ServeOptions {
   host?: string;
   workers?: string;
   heapGrowth?: string;
+  parallelGc?: boolean;
 }
 
 /** Start-up checks in a short-lived thread; resolves with what to log once listening, or undefined. */
@@ -37,6 +38,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   try {
     workers = resolveWorkers(opts.workers);
     applyHeapGrowth(resolveHeapGrowth(opts.heapGrowth));
+    applyParallelGc(resolveParallelGc(opts.parallelGc));
   } catch (err) {
     log.error((err as Error).message);
     process.exitCode = 1;
