@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { watchFile } from "../config/watch.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { reloadFileMessage } from "../server/broadcast.js";
-import { applyHeapGrowth, applyParallelGc, resolveHeapGrowth, resolveParallelGc } from "../server/heap.js";
+import { applyHeapGrowth, applyParallelGc, applySemiSpace, resolveHeapGrowth, resolveParallelGc, resolveSemiSpace } from "../server/heap.js";
 import { resolveWorkers, startSupervisor } from "../server/workers/supervisor.js";
 import { resolveConfigPath } from "./config-path.js";
 import type { PreflightReply, PreflightRequest } from "./preflight-thread.js";
@@ -19,6 +19,7 @@ export interface ServeOptions {
   workers?: string;
   heapGrowth?: string;
   parallelGc?: boolean;
+  semiSpace?: string;
 }
 
 /** Start-up checks in a short-lived thread; resolves with what to log once listening, or undefined. */
@@ -39,6 +40,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     workers = resolveWorkers(opts.workers);
     applyHeapGrowth(resolveHeapGrowth(opts.heapGrowth));
     applyParallelGc(resolveParallelGc(opts.parallelGc));
+    applySemiSpace(resolveSemiSpace(opts.semiSpace));
   } catch (err) {
     log.error((err as Error).message);
     process.exitCode = 1;
