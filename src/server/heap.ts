@@ -13,10 +13,14 @@ import { setFlagsFromString } from "node:v8";
 export const DEFAULT_HEAP_GROWTH_PERCENT = 50;
 
 export function resolveHeapGrowth(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = flag ?? env.FERROGW_HEAP_GROWTH;
-  if (raw === undefined || raw === "") return DEFAULT_HEAP_GROWTH_PERCENT;
+  return wholeNumberSetting(flag ?? env.FERROGW_HEAP_GROWTH, DEFAULT_HEAP_GROWTH_PERCENT, 1000, "--heap-growth must be a whole number of percent from 0 to 1000");
+}
+
+/** A whole number from 0 to `max` (the flag's or the variable's text), or `fallback` when unset. */
+function wholeNumberSetting(raw: string | undefined, fallback: number, max: number, rule: string): number {
+  if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`--heap-growth must be a whole number of percent from 0 to 1000 (got ${JSON.stringify(raw)})`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${rule} (got ${JSON.stringify(raw)})`);
   return n;
 }
 
@@ -35,11 +39,7 @@ export const DEFAULT_SEMI_SPACE_MB = 32;
 
 /** `--semi-space MB` / FERROGW_SEMI_SPACE_MB; 0 leaves V8's default (16). */
 export function resolveSemiSpace(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = flag ?? env.FERROGW_SEMI_SPACE_MB;
-  if (raw === undefined || raw === "") return DEFAULT_SEMI_SPACE_MB;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 1024) throw new Error(`--semi-space must be a whole number of MB from 0 to 1024 (got ${JSON.stringify(raw)})`);
-  return n;
+  return wholeNumberSetting(flag ?? env.FERROGW_SEMI_SPACE_MB, DEFAULT_SEMI_SPACE_MB, 1024, "--semi-space must be a whole number of MB from 0 to 1024");
 }
 
 export function applySemiSpace(mb: number): void {

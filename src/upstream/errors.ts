@@ -11,65 +11,25 @@ export class UpstreamTransportError extends Error {
   }
 }
 
-export class ConnectTimeoutError extends UpstreamTransportError {
-  constructor(message = "Connect Timeout Error") {
-    super("ConnectTimeoutError", "UND_ERR_CONNECT_TIMEOUT", message);
-  }
+/** One error class per failure, so callers and tests can tell them apart with instanceof. */
+function kind(name: string, code: string, defaultMessage: string): new (message?: string) => UpstreamTransportError {
+  return class extends UpstreamTransportError {
+    constructor(message = defaultMessage) {
+      super(name, code, message);
+    }
+  };
 }
 
-export class HeadersTimeoutError extends UpstreamTransportError {
-  constructor(message = "Headers Timeout Error") {
-    super("HeadersTimeoutError", "UND_ERR_HEADERS_TIMEOUT", message);
-  }
-}
-
-export class BodyTimeoutError extends UpstreamTransportError {
-  constructor(message = "Body Timeout Error") {
-    super("BodyTimeoutError", "UND_ERR_BODY_TIMEOUT", message);
-  }
-}
-
-export class HeadersOverflowError extends UpstreamTransportError {
-  constructor(message = "Headers Overflow Error") {
-    super("HeadersOverflowError", "UND_ERR_HEADERS_OVERFLOW", message);
-  }
-}
-
+export const ConnectTimeoutError = kind("ConnectTimeoutError", "UND_ERR_CONNECT_TIMEOUT", "Connect Timeout Error");
+export const HeadersTimeoutError = kind("HeadersTimeoutError", "UND_ERR_HEADERS_TIMEOUT", "Headers Timeout Error");
+export const BodyTimeoutError = kind("BodyTimeoutError", "UND_ERR_BODY_TIMEOUT", "Body Timeout Error");
+export const HeadersOverflowError = kind("HeadersOverflowError", "UND_ERR_HEADERS_OVERFLOW", "Headers Overflow Error");
 /** The connection closed or failed while a request was on it. */
-export class SocketError extends UpstreamTransportError {
-  constructor(message = "Socket Error") {
-    super("SocketError", "UND_ERR_SOCKET", message);
-  }
-}
-
+export const SocketError = kind("SocketError", "UND_ERR_SOCKET", "Socket Error");
 /** The upstream's response is not valid HTTP/1.1. */
-export class HTTPParserError extends UpstreamTransportError {
-  constructor(message: string) {
-    super("HTTPParserError", "HPE_INVALID_RESPONSE", message);
-  }
-}
-
+export const HTTPParserError = kind("HTTPParserError", "HPE_INVALID_RESPONSE", "Invalid HTTP response");
 /** A request the client refuses to send (bad header, method or target). */
-export class InvalidArgumentError extends UpstreamTransportError {
-  constructor(message = "Invalid Argument Error") {
-    super("InvalidArgumentError", "UND_ERR_INVALID_ARG", message);
-  }
-}
-
-export class RequestAbortedError extends UpstreamTransportError {
-  constructor(message = "Request aborted") {
-    super("AbortError", "UND_ERR_ABORTED", message);
-  }
-}
-
-export class ClientClosedError extends UpstreamTransportError {
-  constructor(message = "The client is closed") {
-    super("ClientClosedError", "UND_ERR_CLOSED", message);
-  }
-}
-
-export class ClientDestroyedError extends UpstreamTransportError {
-  constructor(message = "The client is destroyed") {
-    super("ClientDestroyedError", "UND_ERR_DESTROYED", message);
-  }
-}
+export const InvalidArgumentError = kind("InvalidArgumentError", "UND_ERR_INVALID_ARG", "Invalid Argument Error");
+export const RequestAbortedError = kind("AbortError", "UND_ERR_ABORTED", "Request aborted");
+export const ClientClosedError = kind("ClientClosedError", "UND_ERR_CLOSED", "The client is closed");
+export const ClientDestroyedError = kind("ClientDestroyedError", "UND_ERR_DESTROYED", "The client is destroyed");
