@@ -1,7 +1,7 @@
 // Entry module of a gateway worker thread (started by src/server/workers/supervisor.ts): serve on
 // the descriptor the supervisor gave, stop when it says so.
 import { parentPort, threadId } from "node:worker_threads";
-import { loadConfigOrDefault } from "../config/load.js";
+import { loadConfigOrDefault, validateConfig } from "../config/load.js";
 import { GatewayApp } from "../gateway/app.js";
 import { createLogger } from "../observability/logger.js";
 import { isStopMessage, workerInfo, type ListeningMessage } from "../server/workers/thread-info.js";
@@ -30,10 +30,16 @@ port.on("message", (m: unknown) => {
 });
 
 const path = worker.options.config;
-// The supervisor validated this file a moment ago; an edit since then that breaks it stops here.
-const loaded = loadConfigOrDefault(path);
+// A worker that replaces a crashed one runs what the others run, a config applied through the
+// admin API included. The first workers start from the file, which the supervisor validated a
+// moment ago; an edit since then that breaks it stops here.
+const applied = worker.appliedConfig;
+const fromPeers = applied ? validateConfig(applied.raw) : undefined;
+if (fromPeers && !fromPeers.ok) log.error({ issues: fromPeers.issues }, "the config the other workers run does not validate here; starting from the file");
+const loaded = fromPeers?.ok ? fromPeers : loadConfigOrDefault(path);
 if (!loaded.ok) throw new Error(`config: ${loaded.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
-const app = await GatewayApp.create({ config: loaded.config, raw: loaded.raw, configPath: path, env: process.env, log });
+const adopted = fromPeers?.ok && applied ? { version: applied.version } : undefined;
+const app = await GatewayApp.create({ config: loaded.config, raw: loaded.raw, configPath: path, env: process.env, log, ...(adopted && { adopted }) });
 state.app = app;
 const addr = await app.listenOnDescriptor(worker.fd);
 port.postMessage({ ferrogw: "listening", address: addr.address, port: addr.port } satisfies ListeningMessage);

@@ -32,6 +32,11 @@ export interface GatewayAppOptions {
   stores?: Stores;
   /** Test hook: sees each finished request after it is logged. */
   onFinished?: (ctx: RequestContext) => void;
+  /**
+   * `raw` is a config the other workers already run (a replacement worker): it is already in the
+   * config history, at this version, and the config file is not read again.
+   */
+  adopted?: { version: number | undefined };
 }
 
 export class GatewayApp {
@@ -68,7 +73,8 @@ export class GatewayApp {
       },
     });
     const configManager = new ConfigManager(server, stores.config, log, env, opts.raw, opts.configPath);
-    await configManager.recordInitial(opts.configPath ? "file" : "default");
+    if (opts.adopted) configManager.adopt(opts.adopted.version);
+    else await configManager.recordInitial(opts.configPath ? "file" : "default");
 
     mountKeyRoutes(admin, keys);
     mountUsageRoutes(admin, stores.logs, () => logWriter.flush());
@@ -85,7 +91,7 @@ export class GatewayApp {
     );
     // A worker that was still starting when the file changed heard no broadcast about it (a
     // BroadcastChannel only reaches those already listening): read the file again now.
-    if (opts.configPath) await configManager.reloadFromFile();
+    if (opts.configPath && !opts.adopted) await configManager.reloadFromFile();
     return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log);
   }
 

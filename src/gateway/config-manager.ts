@@ -54,6 +54,11 @@ export class ConfigManager {
     this.version = await this.store.save({ config: this.raw, author, comment: "start-up" });
   }
 
+  /** The start-up config is one the other workers run, recorded as `version` already. */
+  adopt(version: number | undefined): void {
+    this.version = version;
+  }
+
   validate(raw: unknown): ApplyResult {
     const result = validateConfig(raw, this.env);
     return result.ok ? { ok: true, version: undefined } : { ok: false, issues: result.issues };

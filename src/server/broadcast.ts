@@ -17,10 +17,12 @@ export interface ReloadFileMessage {
 export const reloadFileMessage: ReloadFileMessage = { ferrogw: "reload-file" };
 const isReloadFile = (m: unknown): m is ReloadFileMessage => typeof m === "object" && m !== null && (m as ReloadFileMessage).ferrogw === "reload-file";
 
+const CHANNEL = "ferrogw-workers";
+
 let channel: BroadcastChannel | undefined;
 function peers(): BroadcastChannel {
   if (!channel) {
-    channel = new BroadcastChannel("ferrogw-workers");
+    channel = new BroadcastChannel(CHANNEL);
     // Listening must not keep a stopping worker alive.
     channel.unref();
   }
@@ -37,4 +39,25 @@ export function onBroadcast(handler: (msg: BroadcastMessage) => void, onReloadFi
   parentPort?.on("message", (m: unknown) => {
     if (isReloadFile(m)) onReloadFile();
   });
+}
+
+/**
+ * The supervisor listens too, for the config the workers run now (applied through the admin API
+ * or reloaded from the file): a worker that replaces a crashed one starts from it, not from the
+ * file. Returns the function that stops listening.
+ */
+export function watchAppliedConfig(onApplied: (applied: AppliedConfig) => void): () => void {
+  const ch = new BroadcastChannel(CHANNEL);
+  ch.unref();
+  ch.onmessage = (event: unknown) => {
+    const msg = (event as { data: BroadcastMessage }).data;
+    if (msg.kind === "config-applied") onApplied({ raw: msg.raw, version: msg.version });
+  };
+  return () => ch.close();
+}
+
+/** A config document the workers run, and its version in the config store (if recorded). */
+export interface AppliedConfig {
+  raw: unknown;
+  version: number | undefined;
 }

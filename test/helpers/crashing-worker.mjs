@@ -1,9 +1,19 @@
-// A stand-in gateway worker for the supervisor test: answers with its thread id, and crashes
-// (an uncaught exception, as a bug would) after answering /crash.
+// A stand-in gateway worker for the supervisor test: answers with its thread id, crashes (an
+// uncaught exception, as a bug would) after answering /crash, tells the other threads about a
+// config on /apply (as a worker does after an admin API change), and shows on /applied the
+// config the supervisor handed it at start.
 import { createServer } from "node:http";
-import { parentPort, threadId, workerData } from "node:worker_threads";
+import { BroadcastChannel, parentPort, threadId, workerData } from "node:worker_threads";
+
+const peers = new BroadcastChannel("ferrogw-workers");
+peers.unref();
 
 const server = createServer((req, res) => {
+  if (req.url === "/applied") return res.end(JSON.stringify({ thread: threadId, applied: workerData.appliedConfig ?? null }));
+  if (req.url === "/apply") {
+    peers.postMessage({ kind: "config-applied", raw: { strategy: { mode: "fallback" }, from: threadId }, version: 7 });
+    return res.end(String(threadId));
+  }
   res.end(String(threadId));
   if (req.url === "/crash") setImmediate(() => {
     throw new Error("deliberate crash");

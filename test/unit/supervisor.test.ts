@@ -1,6 +1,7 @@
 // The worker-thread supervisor (src/server/workers/supervisor.ts) with a stand-in worker: every
 // thread accepts on the one port, a crashed thread is replaced while the others keep answering,
-// and stop() drains and resolves.
+// and stop() drains and resolves. A replacement starts from the config the others run when one
+// was applied since start-up, not from the file.
 import { describe, expect, it } from "vitest";
 import { Writable } from "node:stream";
 import { pino } from "pino";
@@ -55,6 +56,24 @@ describe("worker-thread supervisor", () => {
       return after.size === 2;
     });
     expect(after.has(crashed)).toBe(false);
+    // Every thread so far started before any config was applied: from the file.
+    const before = JSON.parse(await get("/applied")) as { applied: unknown };
+    expect(before.applied).toBeNull();
+
+    // A worker applies a config and tells the others (the supervisor listens too); then a thread
+    // crashes, and its replacement starts from that config.
+    const applier = Number(await get("/apply"));
+    await new Promise((r) => setTimeout(r, 300)); // the broadcast reaches the supervisor's loop
+    const crashedAgain = await get("/crash");
+    await until("a second replacement", () => sup.threadIds.length === 2 && !sup.threadIds.includes(Number(crashedAgain)));
+    const replacement = sup.threadIds.find((id) => !after.has(String(id))) as number;
+    let seen: { thread: number; applied: unknown } | undefined;
+    await until("the replacement answering", async () => {
+      const batch = (await Promise.all(Array.from({ length: 8 }, () => get("/applied")))).map((t) => JSON.parse(t) as { thread: number; applied: unknown });
+      seen = batch.find((b) => b.thread === replacement);
+      return seen !== undefined;
+    });
+    expect(seen?.applied).toEqual({ raw: { strategy: { mode: "fallback" }, from: applier }, version: 7 });
 
     sup.stop("test");
     expect(await sup.exited).toBe(0);

@@ -11,6 +11,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../../observability/logger.js";
+import { watchAppliedConfig, type AppliedConfig } from "../broadcast.js";
 import { createRateArena } from "../../state/shared-rate.js";
 import { serveState } from "./shared-state.js";
 import { openSharedListener } from "./shared-listener.js";
@@ -67,13 +68,19 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   let announced = false;
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((r) => (resolveExit = r));
+  // The latest config a worker applied and told the others about; replacements start from it.
+  let applied: AppliedConfig | undefined;
+  const unwatch = watchAppliedConfig((a) => (applied = a));
 
   const finishIfDone = (): void => {
-    if (stopping && running.size === 0) resolveExit(exitCode);
+    if (stopping && running.size === 0) {
+      unwatch();
+      resolveExit(exitCode);
+    }
   };
 
   const start = (fd: number): void => {
-    const info: WorkerInfo = { ferrogw: "worker", fd, rateArena, workers, options: opts.options };
+    const info: WorkerInfo = { ferrogw: "worker", fd, rateArena, workers, options: opts.options, ...(applied && { appliedConfig: applied }) };
     const w = new Worker(opts.workerUrl, { workerData: info });
     const id = w.threadId;
     running.set(id, w);

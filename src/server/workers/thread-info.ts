@@ -12,6 +12,11 @@ export interface WorkerInfo {
   workers: number;
   /** Whatever the command line gave the supervisor (config path and so on). */
   options: Record<string, string | undefined>;
+  /**
+   * For a worker that replaces a crashed one: the config the others run, when one was applied
+   * since start-up (admin API, file reload). Unset: start from the config file.
+   */
+  appliedConfig?: { raw: unknown; version: number | undefined };
 }
 
 export function workerInfo(): WorkerInfo | undefined {
