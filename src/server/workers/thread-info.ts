@@ -1,6 +1,7 @@
 // What a gateway worker thread is given by the supervisor (src/server/workers/supervisor.ts),
 // and the messages the two exchange. Outside a worker thread, workerInfo() is undefined.
 import { isMainThread, workerData } from "node:worker_threads";
+import type { AppliedConfig } from "../broadcast.js";
 
 export interface WorkerInfo {
   ferrogw: "worker";
@@ -16,7 +17,7 @@ export interface WorkerInfo {
    * For a worker that replaces a crashed one: the config the others run, when one was applied
    * since start-up (admin API, file reload). Unset: start from the config file.
    */
-  appliedConfig?: { raw: unknown; version: number | undefined };
+  appliedConfig?: AppliedConfig;
 }
 
 export function workerInfo(): WorkerInfo | undefined {
