@@ -12,6 +12,7 @@ import { ApiKeyService } from "../auth/api-keys.js";
 import { GatewayAuthenticator } from "../auth/authenticator.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { Metrics } from "../observability/metrics.js";
+import { registerRequestLogMetrics } from "../observability/request-log-metrics.js";
 import { onBroadcast } from "../server/broadcast.js";
 import type { RequestContext } from "../server/context.js";
 import { pluginsReport } from "../plugins/admin.js";
@@ -57,6 +58,7 @@ export class GatewayApp {
     const auth = await GatewayAuthenticator.create({ masterKey: env.MASTER_KEY || undefined, keys });
     const logWriter = new RequestLogWriter({ store: stores.logs, logger: log });
     const metrics = new Metrics();
+    registerRequestLogMetrics(metrics.registry, () => logWriter.stats);
     const admin = new AdminRouter(async (headers) => {
       const who = await auth.authenticateAdmin(headers);
       return who.kind;

@@ -35,4 +35,19 @@ describe("/metrics", () => {
     expect(text).toMatch(/cache/);
     expect(text).not.toContain("sk-secret-metrics");
   });
+
+  it("reports the request log queue: rows written off the request path, none pending or dropped", async () => {
+    await gw.client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "log me" }] });
+    // Rows are written in batches, at least once a second.
+    let text = "";
+    for (let i = 0; i < 40; i++) {
+      text = await (await fetch(`${gw.url}/metrics`)).text();
+      if (/^ferrogw_request_log_written_rows_total [1-9]/m.test(text)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).toMatch(/^ferrogw_request_log_written_rows_total [1-9]\d*$/m);
+    expect(text).toMatch(/^ferrogw_request_log_pending_rows 0$/m);
+    expect(text).toMatch(/^ferrogw_request_log_dropped_rows_total 0$/m);
+    expect(text).toMatch(/^ferrogw_request_log_failed_batches_total 0$/m);
+  });
 });
