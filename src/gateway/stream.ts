@@ -13,6 +13,7 @@ import { createDecoder } from "../wire/decode.js";
 import { OpenAIStreamTranslator } from "../wire/openai/stream.js";
 import { completionToChunks } from "../plugins/stream-accumulator.js";
 import { PushBody } from "../upstream/push-body.js";
+import { upstreamWaitNs } from "./upstream-call.js";
 
 /** Chunk-aware plugins (src/plugins): may change a chunk, drop it (false), or add some at the end. */
 export interface ChunkHooks {
@@ -69,7 +70,7 @@ export function pipeOpenAIStream(res: HttpResponse, ctx: RequestContext, upstrea
     let final: Buffer | undefined;
     const start = (): void => {
       started = true;
-      ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+      ctx.upstreamNs += upstreamWaitNs(upstream, upstreamStartNs);
       startStream(res, ctx);
     };
     const keepTail = (out: Buffer): void => {
@@ -178,7 +179,7 @@ export async function decodeOpenAIStream(res: HttpResponse, ctx: RequestContext,
   try {
     for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
       if (!started) {
-        ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+        ctx.upstreamNs += upstreamWaitNs(upstream, upstreamStartNs);
         startStream(res, ctx);
         started = true;
       }
@@ -190,7 +191,7 @@ export async function decodeOpenAIStream(res: HttpResponse, ctx: RequestContext,
     throw err;
   }
   if (!started) {
-    ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+    ctx.upstreamNs += upstreamWaitNs(upstream, upstreamStartNs);
     startStream(res, ctx);
   }
   const rest = handle(decoder.end());
@@ -223,7 +224,7 @@ export async function translateStream(
     if (chunks.length === 0) return;
     lastChunk = chunks[chunks.length - 1];
     if (!started) {
-      ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+      ctx.upstreamNs += upstreamWaitNs(upstream, upstreamStartNs);
       startStream(res, ctx);
       started = true;
     }
@@ -248,7 +249,7 @@ export async function translateStream(
   }
   ctx.usage = translator.usage();
   if (!started) {
-    ctx.upstreamNs += process.hrtime.bigint() - upstreamStartNs;
+    ctx.upstreamNs += upstreamWaitNs(upstream, upstreamStartNs);
     startStream(res, ctx);
   }
   let tailText = endChunks(hooks);

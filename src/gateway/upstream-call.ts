@@ -25,14 +25,25 @@ export function callUpstream(ctx: RequestContext, provider: Provider, req: Upstr
   );
 }
 
+/**
+ * Time this reply kept the request waiting on the upstream: from the request's last byte out to
+ * the answer's latest byte in, when the upstream client kept a clock (WireClock), so formatting,
+ * writing and parsing count as the gateway's; otherwise everything since `startNs`.
+ */
+export function upstreamWaitNs(res: UpstreamResponse | undefined, startNs: bigint): bigint {
+  const clock = res?.clock;
+  if (clock !== undefined && clock.sentAt > 0 && clock.readAt >= clock.sentAt) return BigInt(Math.round((clock.readAt - clock.sentAt) * 1e6));
+  return process.hrtime.bigint() - startNs;
+}
+
 function sendFailed(ctx: RequestContext, provider: Provider, startNs: bigint, err: unknown): Error {
-  ctx.upstreamNs += process.hrtime.bigint() - startNs;
+  ctx.upstreamNs += upstreamWaitNs(undefined, startNs);
   return transportFailure(err instanceof GatewayError ? err : transportError(provider.name, err));
 }
 
 async function upstreamFailed(ctx: RequestContext, provider: Provider, startNs: bigint, res: UpstreamResponse): Promise<never> {
   const text = await res.body.text().catch(() => "");
-  ctx.upstreamNs += process.hrtime.bigint() - startNs;
+  ctx.upstreamNs += upstreamWaitNs(res, startNs);
   throw upstreamHttpError(provider, res.statusCode, res.headers, text);
 }
 
@@ -44,7 +55,7 @@ export async function readBody(ctx: RequestContext, provider: Provider, res: Ups
   } catch (err) {
     throw transportFailure(transportError(provider.name, err));
   } finally {
-    ctx.upstreamNs += process.hrtime.bigint() - startNs;
+    ctx.upstreamNs += upstreamWaitNs(res, startNs);
   }
 }
 

@@ -36,6 +36,18 @@ export interface UpstreamReply {
   readonly statusCode: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: UpstreamBody;
+  /** Set by the gateway's own upstream client: when the request left and the answer came in. */
+  readonly clock?: WireClock;
+}
+
+/**
+ * The upstream's share of a request's time, as performance.now() milliseconds: `sentAt` once
+ * the request is handed to the kernel, `readAt` at each read of the answer (the latest so far).
+ * readAt - sentAt is time spent waiting on the upstream; the rest of a request is the gateway's.
+ */
+export interface WireClock {
+  sentAt: number;
+  readAt: number;
 }
 
 export interface UpstreamBody extends AsyncIterable<Uint8Array> {

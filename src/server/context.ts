@@ -46,11 +46,17 @@ export interface RequestContext {
 
 const ID_SAFE = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function newContext(headers: IncomingHttpHeaders): RequestContext {
+/**
+ * `receivedAt`: performance.now() when the request's last bytes were read, so the time spent
+ * parsing it counts as the gateway's (both clocks are the same monotonic one).
+ */
+export function newContext(headers: IncomingHttpHeaders, receivedAt?: number): RequestContext {
   const incoming = headers["x-request-id"];
+  const now = process.hrtime.bigint();
+  const parsingNs = receivedAt === undefined ? 0 : Math.round((performance.now() - receivedAt) * 1e6);
   return {
     id: typeof incoming === "string" && ID_SAFE.test(incoming) ? incoming : randomUUID(),
-    startNs: process.hrtime.bigint(),
+    startNs: parsingNs > 0 ? now - BigInt(parsingNs) : now,
     headers,
     upstreamNs: 0n,
     overheadNs: 0n,

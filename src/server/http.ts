@@ -135,7 +135,7 @@ export class GatewayServer {
 
   /** Not async, like route(): the request's promise chain holds less than an awaiting frame. */
   private handle(req: IncomingMessage | FastRequest, res: HttpResponse): void {
-    const ctx = newContext(req.headers);
+    const ctx = newContext(req.headers, "receivedAt" in req ? req.receivedAt : undefined);
     const rt = this.runtime;
     this.inFlight++;
     res.on("close", () => {

@@ -7,6 +7,7 @@
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import * as errors from "./errors.js";
+import type { WireClock } from "../providers/types.js";
 import { isToken, sliceOws } from "../server/http1/syntax.js";
 
 /** What a request reports, in order: headers (return false to pause), data*, then complete or error. */
@@ -116,6 +117,8 @@ export class UpstreamConnection {
   private bodyTimeoutMs = 0;
   /** Body pieces parsed from the current read, handed over together when the read is consumed. */
   private readonly batch: Buffer[] = [];
+  /** The exchange in progress's clock: stamped when the request is written and at each read. */
+  private clock: WireClock | undefined;
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -166,8 +169,9 @@ export class UpstreamConnection {
   }
 
   /** Sends one request; `head` is the request line and headers, blank line included. */
-  send(head: string, body: string | undefined, isHead: boolean, headersTimeoutMs: number, bodyTimeoutMs: number, events: ExchangeEvents): void {
+  send(head: string, body: string | undefined, isHead: boolean, headersTimeoutMs: number, bodyTimeoutMs: number, events: ExchangeEvents, clock?: WireClock): void {
     this.events = events;
+    this.clock = clock;
     this.phase = Phase.Head;
     this.keepAlive = true;
     this.eof = false;
@@ -178,6 +182,7 @@ export class UpstreamConnection {
     this.bodyTimeoutMs = bodyTimeoutMs;
     if (this.connected) this.waitFor(Wait.Headers);
     this.socket.write(body === undefined ? head : head + body);
+    if (clock !== undefined) clock.sentAt = clock.readAt = performance.now();
   }
 
   /** Ends the exchange in progress with `err` and closes the connection. */
@@ -186,6 +191,7 @@ export class UpstreamConnection {
     this.flush();
     const events = this.events;
     this.events = undefined;
+    this.clock = undefined;
     this.phase = Phase.Idle;
     this.close();
     events?.error(err);
@@ -238,6 +244,7 @@ export class UpstreamConnection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.clock !== undefined) this.clock.readAt = performance.now();
     if (this.events === undefined) {
       // Bytes nobody asked for: the connection is out of step, so it cannot be reused.
       this.close();
@@ -480,6 +487,7 @@ export class UpstreamConnection {
     const events = this.events;
     if (events === undefined) return;
     this.events = undefined;
+    this.clock = undefined;
     this.phase = Phase.Idle;
     this.waitFor(Wait.None);
     // The reader paused on the last piece: reading resumes for whoever gets the connection next.

@@ -8,7 +8,7 @@
 // than connection.ts (bench/, BENCHMARKS.md).
 import type { ConnectionOptions } from "node:tls";
 import * as errors from "./errors.js";
-import type { UpstreamBody, UpstreamReply } from "../providers/types.js";
+import type { UpstreamBody, UpstreamReply, WireClock } from "../providers/types.js";
 import type { CancelSignal } from "../server/cancellation.js";
 import { UpstreamConnection, type ConnectionOwner, type ExchangeEvents, type UpstreamTarget } from "./connection.js";
 import { isToken } from "../server/http1/syntax.js";
@@ -135,7 +135,8 @@ export class UpstreamPool implements ConnectionOwner {
       let first: Buffer | undefined;
       let chunks: Buffer[] | undefined;
       let size = 0;
-      this.send(req, {
+      const clock: WireClock = { sentAt: 0, readAt: 0 };
+      this.send(req, clock, {
         headers(status, parsed) {
           statusCode = status;
           headers = parsed;
@@ -149,7 +150,7 @@ export class UpstreamPool implements ConnectionOwner {
         },
         complete() {
           const bytes = first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks, size);
-          resolve({ statusCode, headers, body: new BufferedBody(bytes) });
+          resolve({ statusCode, headers, body: new BufferedBody(bytes), clock });
         },
         error: reject,
       });
@@ -164,11 +165,12 @@ export class UpstreamPool implements ConnectionOwner {
     return new Promise((resolve, reject) => {
       const body = new PushBody();
       let answered = false;
-      this.send(req, {
+      const clock: WireClock = { sentAt: 0, readAt: 0 };
+      this.send(req, clock, {
         headers(status, parsed, resume, abort) {
           answered = true;
           body.bind(resume, abort);
-          resolve({ statusCode: status, headers: parsed, body });
+          resolve({ statusCode: status, headers: parsed, body, clock });
           return true;
         },
         data: (chunk, last) => body.push(chunk, last),
@@ -182,7 +184,7 @@ export class UpstreamPool implements ConnectionOwner {
   }
 
   /** One request on a free connection, with the client's cancel signal wired to abort it. */
-  private send(req: UpstreamCall, on: ExchangeEvents): void {
+  private send(req: UpstreamCall, clock: WireClock, on: ExchangeEvents): void {
     const { cancel } = req;
     if (cancel.aborted) {
       on.error(new errors.RequestAbortedError());
@@ -222,7 +224,7 @@ export class UpstreamPool implements ConnectionOwner {
         cancel.offAbort(onAbort);
         on.error(err);
       },
-    });
+    }, clock);
   }
 
   release(conn: UpstreamConnection): void {

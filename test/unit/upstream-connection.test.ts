@@ -365,3 +365,48 @@ describe("upstream connection: TLS", () => {
     await expect(pool.requestBuffered(call())).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SELF_SIGNED/) });
   });
 });
+
+describe("upstream connection: the wire clock", () => {
+  it("times a reply from the request leaving to the answer's last read, and keeps each exchange's own clock", async () => {
+    const up = await upstream((s, n) => {
+      // The first answer comes 40 ms after the request, in two reads 20 ms apart.
+      if (n === 0) {
+        setTimeout(() => s.write("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nab"), 40);
+        setTimeout(() => s.write("cd"), 60);
+      } else s.write(ok("{}"));
+    });
+    const before = performance.now();
+    const first = await up.pool.requestBuffered(call());
+    const after = performance.now();
+    const clock = first.clock;
+    expect(clock).toBeDefined();
+    if (!clock) return;
+    expect(clock.sentAt).toBeGreaterThanOrEqual(before);
+    expect(clock.readAt).toBeLessThanOrEqual(after);
+    expect(clock.readAt - clock.sentAt).toBeGreaterThanOrEqual(55);
+    const readAt = clock.readAt;
+    // The next exchange on the same connection gets a clock of its own and leaves this one alone.
+    const second = await up.pool.requestBuffered(call());
+    expect(up.connections).toBe(1);
+    expect(second.clock).not.toBe(clock);
+    expect(clock.readAt).toBe(readAt);
+    expect(second.clock?.sentAt).toBeGreaterThanOrEqual(readAt);
+  });
+
+  it("stamps a stream's clock at every read, so the wait for its first event can be read off at that event", async () => {
+    let sock: Socket | undefined;
+    const up = await upstream((s) => {
+      sock = s;
+      s.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n");
+    });
+    const res = await up.pool.requestStreaming(call());
+    const clock = res.clock;
+    if (!clock) throw new Error("no clock on a streaming reply");
+    const atEvent: number[] = [];
+    res.body.pipeTo({ data: () => atEvent.push(clock.readAt - clock.sentAt) > 0, end: () => {}, error: () => {} });
+    await new Promise((r) => setTimeout(r, 30));
+    sock?.write("b\r\ndata: one\n\n\r\n");
+    await until("the event", () => atEvent.length === 1);
+    expect(atEvent[0]).toBeGreaterThanOrEqual(25);
+  });
+});

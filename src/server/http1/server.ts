@@ -18,6 +18,8 @@ export interface FastRequest {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** performance.now() when the read that completed the request arrived (parsing it is the gateway's time). */
+  readonly receivedAt: number;
 }
 
 /** What the gateway tells the fast lane. */
@@ -59,6 +61,8 @@ class Connection implements ResponseOwner {
   /** When the first byte of a request whose head is not complete yet arrived (0: none pending). */
   headSince = 0;
   private paused = false;
+  /** performance.now() at the latest read, or when the previous response finished (pipelining). */
+  private readAt = 0;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
   private readonly onDrain = (): void => {
     this.res?.emit("drain");
@@ -81,6 +85,7 @@ class Connection implements ResponseOwner {
   }
 
   private received(chunk: Buffer): void {
+    this.readAt = performance.now();
     this.lastActive = Date.now();
     const body = this.body;
     if (body !== undefined) {
@@ -143,7 +148,7 @@ class Connection implements ResponseOwner {
     const res = new Http1Response(this, this.socket, head.keepAlive);
     this.res = res;
     try {
-      this.server.lane.handle({ method: head.method, url: head.url, headers: head.headers, body }, res);
+      this.server.lane.handle({ method: head.method, url: head.url, headers: head.headers, body, receivedAt: this.readAt }, res);
     } catch {
       this.socket.destroy();
     }
@@ -171,7 +176,10 @@ class Connection implements ResponseOwner {
       this.paused = false;
       this.socket.resume();
     }
-    if (this.buf !== undefined) this.headSince = this.lastActive;
+    if (this.buf !== undefined) {
+      this.headSince = this.lastActive;
+      this.readAt = performance.now();
+    }
     this.next();
   }
 
