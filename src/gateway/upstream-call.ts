@@ -26,9 +26,9 @@ export function callUpstream(ctx: RequestContext, provider: Provider, req: Upstr
 }
 
 /**
- * Time this reply kept the request waiting on the upstream: from the request's last byte out to
- * the answer's latest byte in, when the upstream client kept a clock (WireClock), so formatting,
- * writing and parsing count as the gateway's; otherwise everything since `startNs`.
+ * Time this reply kept the request waiting on the upstream: from handing the formatted request
+ * to the socket to the answer's latest read, when the upstream client kept a clock (WireClock),
+ * so formatting and parsing count as the gateway's; otherwise everything since `startNs`.
  */
 export function upstreamWaitNs(res: UpstreamResponse | undefined, startNs: bigint): bigint {
   const clock = res?.clock;

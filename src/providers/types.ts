@@ -41,9 +41,9 @@ export interface UpstreamReply {
 }
 
 /**
- * The upstream's share of a request's time, as performance.now() milliseconds: `sentAt` once
- * the request is handed to the kernel, `readAt` at each read of the answer (the latest so far).
- * readAt - sentAt is time spent waiting on the upstream; the rest of a request is the gateway's.
+ * The upstream's share of a request's time, as performance.now() milliseconds: `sentAt` as the
+ * formatted request is handed to the socket, `readAt` at each read of the answer (the latest so
+ * far). readAt - sentAt is socket I/O and the upstream's wait; the rest is the gateway's processing.
  */
 export interface WireClock {
   sentAt: number;

@@ -181,8 +181,10 @@ export class UpstreamConnection {
     this.headersTimeoutMs = headersTimeoutMs;
     this.bodyTimeoutMs = bodyTimeoutMs;
     if (this.connected) this.waitFor(Wait.Headers);
-    this.socket.write(body === undefined ? head : head + body);
+    // Stamped before the write: the send itself is socket I/O, like the wait and the reads, and
+    // on loopback it also runs the receiving side's network stack (the benchmark's mock).
     if (clock !== undefined) clock.sentAt = clock.readAt = performance.now();
+    this.socket.write(body === undefined ? head : head + body);
   }
 
   /** Ends the exchange in progress with `err` and closes the connection. */
