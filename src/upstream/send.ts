@@ -22,7 +22,9 @@ export function sendUpstream(provider: Provider, req: UpstreamRequest, cancel: C
 async function sendExchange(provider: Provider, exchange: NonNullable<Provider["codec"]["exchange"]>, req: UpstreamRequest, cancel: Cancellation): Promise<UpstreamResponse> {
   try {
     const io = { send: (r: UpstreamRequest) => sendOnce(provider, r, cancel), baseUrl: provider.baseUrl, timeoutMs: provider.timeoutMs, signal: cancel.signal };
-    return await exchange.call(provider.codec, req, io);
+    const reply = await exchange.call(provider.codec, req, io);
+    // A reply's clock times its own call only; the calls before it were upstream waits too.
+    return reply.clock === undefined ? reply : { statusCode: reply.statusCode, headers: reply.headers, body: reply.body };
   } catch (err) {
     throw transportError(provider.name, err);
   }

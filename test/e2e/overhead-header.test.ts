@@ -13,7 +13,10 @@ describe("X-Gateway-Overhead-Ms", () => {
   beforeAll(async () => {
     mock = new MockUpstream({ latencyMs: LATENCY_MS, chunkDelayMs: 10, chunks: 3 });
     const base = await mock.start();
-    gw = await startGateway({}, { OPENAI_API_KEY: "sk-test-overhead-0000000000", OPENAI_BASE_URL: `${base}/v1` });
+    gw = await startGateway(
+      {},
+      { OPENAI_API_KEY: "sk-test-overhead-0000000000", OPENAI_BASE_URL: `${base}/v1`, REPLICATE_API_TOKEN: "r8-test-overhead-000000", REPLICATE_BASE_URL: `${base}/v1` },
+    );
   });
   afterAll(async () => {
     await gw.close();
@@ -36,6 +39,17 @@ describe("X-Gateway-Overhead-Ms", () => {
     for await (const chunk of raw.data) if (chunk.object === "chat.completion.chunk") events++;
     const overhead = Number(raw.response.headers.get("x-gateway-overhead-ms"));
     expect(events).toBeGreaterThan(0);
+    expect(overhead).toBeGreaterThan(0);
+    expect(overhead).toBeLessThan(LATENCY_MS / 2);
+  });
+
+  it("leaves out every call of a multi-step exchange, not only the last (Replicate: create, then stream)", async () => {
+    const before = mock.requests.length;
+    const raw = await gw.client.chat.completions.create({ model: "replicate/meta/meta-llama-3-8b-instruct", messages: [{ role: "user", content: "hi" }], stream: true }).withResponse();
+    for await (const chunk of raw.data) void chunk;
+    // Two upstream calls, each LATENCY_MS long before its answer.
+    expect(mock.requests.length - before).toBeGreaterThanOrEqual(2);
+    const overhead = Number(raw.response.headers.get("x-gateway-overhead-ms"));
     expect(overhead).toBeGreaterThan(0);
     expect(overhead).toBeLessThan(LATENCY_MS / 2);
   });
