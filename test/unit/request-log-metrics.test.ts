@@ -4,29 +4,7 @@ import { describe, expect, it } from "vitest";
 import { registerRequestLogMetrics } from "../../src/observability/request-log-metrics.js";
 import { RequestLogWriter } from "../../src/store/request-log-writer.js";
 import type { RequestLogRow } from "../../src/store/types.js";
-
-function row(i: number): RequestLogRow {
-  return {
-    id: `req-${i}`,
-    time: 1_700_000_000_000 + i,
-    keyId: null,
-    model: "gpt-4o-mini",
-    provider: "openai",
-    target: "openai",
-    status: 200,
-    latencyMs: 61,
-    upstreamLatencyMs: 60,
-    tokensIn: 3,
-    tokensOut: 4,
-    costUsd: 0,
-    cacheHit: false,
-    error: null,
-    attempts: 1,
-    stream: false,
-    requestBody: null,
-    responseBody: null,
-  };
-}
+import { logRow as row } from "../helpers/log-row.js";
 
 /** A store that can be switched off; counts the rows it accepted. */
 class SwitchableStore {

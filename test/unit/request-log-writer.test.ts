@@ -3,32 +3,10 @@ import { newContext } from "../../src/server/context.js";
 import { captureBody, redactText, RequestLogWriter, rowFromContext, type WriterLogger } from "../../src/store/request-log-writer.js";
 import { luhnValid } from "../../src/store/redact.js";
 import type { RequestLogRow } from "../../src/store/types.js";
+import { logRow as row } from "../helpers/log-row.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-function row(i: number): RequestLogRow {
-  return {
-    id: `req-${i}`,
-    time: 1_700_000_000_000 + i,
-    keyId: "key_a",
-    model: "gpt-4o",
-    provider: "openai",
-    target: "openai",
-    status: 200,
-    latencyMs: 12.5,
-    upstreamLatencyMs: 10,
-    tokensIn: 3,
-    tokensOut: 4,
-    costUsd: 0.001,
-    cacheHit: false,
-    error: null,
-    attempts: 1,
-    stream: false,
-    requestBody: null,
-    responseBody: null,
-  };
-}
 
 /** Records batches; can be told to fail, or to take time. */
 class FakeStore {
