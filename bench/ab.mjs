@@ -7,6 +7,7 @@
 //   node bench/ab.mjs --a /path/to/old/dist --b dist --kind unary --connections 1000 --rounds 6
 //   node bench/ab.mjs --a dist --b dist --b-env FERROGW_HEAP_GROWTH=0 --kind stream
 //   node bench/ab.mjs --a dist --b dist --b-node-flag=--single-threaded-gc
+//   node bench/ab.mjs --a OLD/dist --b dist --wrk-script bench/wrk-long-chat.lua   # 17 KB requests
 //
 // --kind unary (wrk), stream (bench/stream-load.mjs) or overhead (X-Gateway-Overhead-Ms p50 as
 // the rate column). Build an older commit with: git worktree add /tmp/old <rev> && cd /tmp/old &&
@@ -34,6 +35,8 @@ const { values: opt } = parseArgs({
     "a-node-flag": { type: "string", multiple: true, default: [] },
     "b-node-flag": { type: "string", multiple: true, default: [] },
     kind: { type: "string", default: "unary" },
+    // unary only: the wrk script that sends the request (bench/wrk-long-chat.lua: a 17 KB conversation)
+    "wrk-script": { type: "string", default: join(BENCH, "wrk-chat.lua") },
     connections: { type: "string", default: "1000" },
     rounds: { type: "string", default: "4" },
     duration: { type: "string", default: "6" },
@@ -89,7 +92,7 @@ async function load(port) {
     const j = JSON.parse(stdout.split("BENCH_JSON ")[1]);
     return { n: j.ok, rate: j.streams_per_s, p99: j.total_ms.p99 };
   }
-  const { stdout } = await run("wrk", ["-t2", `-c${opt.connections}`, `-d${opt.duration}s`, "--timeout", "10s", "--latency", "-s", join(BENCH, "wrk-chat.lua"), `${url}/v1/chat/completions`]);
+  const { stdout } = await run("wrk", ["-t2", `-c${opt.connections}`, `-d${opt.duration}s`, "--timeout", "10s", "--latency", "-s", resolve(opt["wrk-script"]), `${url}/v1/chat/completions`]);
   return { n: Number(/(\d+) requests in/.exec(stdout)?.[1]), rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]), p99: /99%\s+(\S+)/.exec(stdout)?.[1] };
 }
 

@@ -60,7 +60,7 @@ export class AdminRouter implements RouteGroup {
         params,
         query: new Query(req.url ?? ""),
         principal,
-        body: () => readJsonBody(req, MAX_ADMIN_BODY),
+        body: () => readJsonBody(req, MAX_ADMIN_BODY).then((b) => b.value),
       });
       if (out instanceof AdminResponse) sendJson(res, ctx, out.status, JSON.stringify(out.body));
       else sendJson(res, ctx, 200, JSON.stringify(out));

@@ -100,7 +100,8 @@ function attemptChat(
   pc?: PluginContext,
 ): Promise<void> {
   const provider = target.provider;
-  const codecCtx = { model: target.upstreamModel(model), requestId: ctx.id };
+  // Without plugins the request is exactly what the client sent, so its text may go out as is.
+  const codecCtx: CodecContext = { model: target.upstreamModel(model), requestId: ctx.id, requestJson: pc === undefined ? ctx.requestJson : undefined };
   ctx.upstreamModel = codecCtx.model;
   const upstreamReq = provider.codec.chatRequest(req, codecCtx, stream);
   return callUpstream(ctx, provider, upstreamReq, !stream).then(({ res: upstream, startNs }) =>

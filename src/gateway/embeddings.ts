@@ -27,7 +27,8 @@ async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Reco
   const plan = rt.router.plan(model, op, ctx, body);
   await runAttempts(ctx, plan, async (target) => {
     const provider = target.provider;
-    const codecCtx = { model: target.upstreamModel(plan.model), requestId: ctx.id };
+    // No plugins run on these routes: the request is exactly what the client sent.
+    const codecCtx: CodecContext = { model: target.upstreamModel(plan.model), requestId: ctx.id, requestJson: ctx.requestJson };
     ctx.upstreamModel = codecCtx.model;
     const upstreamReq = build(provider, codecCtx);
     if (!upstreamReq) throw new GatewayError(400, "invalid_request_error", "unsupported_operation", `Provider ${provider.name} does not support ${op}.`);

@@ -94,6 +94,11 @@ export interface CodecContext {
   model: string;
   /** Our request id, used for synthesised response ids where the upstream has none. */
   requestId: string;
+  /**
+   * The client's JSON text for exactly this request, when nothing (a plugin) may have changed it:
+   * a codec that would send the same object may send this text instead of serialising it again.
+   */
+  requestJson?: string;
 }
 
 export interface WireCodec {

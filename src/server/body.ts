@@ -7,23 +7,29 @@ import { GatewayError, badRequest } from "./errors.js";
 const tooLarge = (limit: number): GatewayError =>
   new GatewayError(413, "invalid_request_error", "request_too_large", `Request body exceeds the limit of ${limit} bytes.`);
 
-function parse(first: Buffer | undefined, chunks: Buffer[] | undefined, size: number): unknown {
+/** A JSON request body, parsed, with the text it was parsed from (forwarded as is when nothing changes it). */
+export interface JsonBody {
+  readonly value: unknown;
+  readonly text: string;
+}
+
+function parse(first: Buffer | undefined, chunks: Buffer[] | undefined, size: number): JsonBody {
   if (size === 0 || first === undefined) throw badRequest("Request body is empty; expected a JSON object.", "invalid_json");
   const text = chunks === undefined ? first.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), text };
   } catch (e) {
     throw badRequest(`Request body is not valid JSON: ${(e as Error).message}`, "invalid_json");
   }
 }
 
 /** A body the fast lane already holds whole (src/server/http1/). */
-export function parseJsonBody(body: Buffer, limit: number): unknown {
+export function parseJsonBody(body: Buffer, limit: number): JsonBody {
   if (body.length > limit) throw tooLarge(limit);
   return parse(body, undefined, body.length);
 }
 
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {

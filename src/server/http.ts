@@ -11,7 +11,7 @@ import { listModels } from "../gateway/models.js";
 import type { Runtime } from "../gateway/runtime.js";
 import { closePools } from "../upstream/pool.js";
 import { newContext, type RequestContext } from "./context.js";
-import { parseJsonBody, readJsonBody } from "./body.js";
+import { parseJsonBody, readJsonBody, type JsonBody } from "./body.js";
 import { Http1Server, type FastRequest } from "./http1/server.js";
 import type { HttpResponse } from "./response.js";
 import { GatewayError, notFound } from "./errors.js";
@@ -188,8 +188,13 @@ export class GatewayServer {
   private serveData(data: DataHandler, rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse, identity: Identity): Promise<void> {
     ctx.identity = identity;
     ctx.keyId = identity.keyId;
-    if ("body" in req) return data(rt, ctx, parseJsonBody(req.body, rt.config.max_request_bytes), res);
-    return readJsonBody(req, rt.config.max_request_bytes).then((body) => data(rt, ctx, body, res));
+    if ("body" in req) return this.serveJson(data, rt, ctx, parseJsonBody(req.body, rt.config.max_request_bytes), res);
+    return readJsonBody(req, rt.config.max_request_bytes).then((body) => this.serveJson(data, rt, ctx, body, res));
+  }
+
+  private serveJson(data: DataHandler, rt: Runtime, ctx: RequestContext, body: JsonBody, res: HttpResponse): Promise<void> {
+    ctx.requestJson = body.text;
+    return data(rt, ctx, body.value, res);
   }
 
   private async routeOther(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse, path: string, method: string): Promise<void> {

@@ -44,6 +44,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage["headers"];
   body: JsonObject | undefined;
+  /** The body's text exactly as it arrived. */
+  rawBody?: string;
   format: string;
 }
 
@@ -137,15 +139,16 @@ export class MockUpstream {
     }
     const r = route(method, path);
     let body: JsonObject | undefined;
-    if (chunks.length > 0) {
+    const rawBody = chunks.length > 0 ? Buffer.concat(chunks).toString("utf8") : undefined;
+    if (rawBody !== undefined) {
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as JsonObject;
+        body = JSON.parse(rawBody) as JsonObject;
       } catch {
         res.writeHead(400, { "content-type": "application/json" }).end(openaiFormat.errorBody(400, "invalid JSON body"));
         return;
       }
     }
-    if (this.record) this.requests.push({ method, path: url, headers: req.headers, body, format: r?.format.name ?? "none" });
+    if (this.record) this.requests.push({ method, path: url, headers: req.headers, body, rawBody, format: r?.format.name ?? "none" });
     if (!r) {
       res.writeHead(404, { "content-type": "application/json" }).end(openaiFormat.errorBody(404, `no route ${method} ${path}`));
       return;

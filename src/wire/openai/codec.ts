@@ -27,9 +27,11 @@ export function createOpenAICodec(quirks: OpenAIQuirks = {}): WireCodec {
   const embeddingsPath = quirks.embeddingsPath ?? "/embeddings";
   const hasQuirks = drop.length > 0 || rename.length > 0;
 
-  // The common case (no quirks, model unchanged) re-serialises nothing but the model field.
-  function body(req: Record<string, unknown>, model: string): string {
-    if (!hasQuirks && req.model === model) return JSON.stringify(req);
+  // The common case (no quirks, model unchanged) sends the client's own JSON text when the gateway
+  // has it: serialising a long conversation again costs tens of microseconds.
+  function body(req: Record<string, unknown>, ctx: CodecContext): string {
+    const model = ctx.model;
+    if (!hasQuirks && req.model === model) return ctx.requestJson ?? JSON.stringify(req);
     const out: Record<string, unknown> = { ...req, model };
     for (const key of drop) delete out[key];
     for (const [from, to] of rename) {
@@ -46,7 +48,7 @@ export function createOpenAICodec(quirks: OpenAIQuirks = {}): WireCodec {
     openaiWire: true,
     streamFraming: "sse",
     chatRequest(req: ChatRequest, ctx: CodecContext): UpstreamRequest {
-      return { path: chatPath, method: "POST", headers: JSON_HEADERS, body: body(req, ctx.model) };
+      return { path: chatPath, method: "POST", headers: JSON_HEADERS, body: body(req, ctx) };
     },
     chatResponse(json: unknown): ChatCompletion {
       return json as ChatCompletion;
@@ -55,10 +57,10 @@ export function createOpenAICodec(quirks: OpenAIQuirks = {}): WireCodec {
       return new OpenAIStreamTranslator(ctx);
     },
     completionRequest(req, ctx): UpstreamRequest {
-      return { path: completionsPath, method: "POST", headers: JSON_HEADERS, body: body(req, ctx.model) };
+      return { path: completionsPath, method: "POST", headers: JSON_HEADERS, body: body(req, ctx) };
     },
     embeddingsRequest(req, ctx): UpstreamRequest {
-      return { path: embeddingsPath, method: "POST", headers: JSON_HEADERS, body: body(req, ctx.model) };
+      return { path: embeddingsPath, method: "POST", headers: JSON_HEADERS, body: body(req, ctx) };
     },
     embeddingsResponse(json: unknown): EmbeddingResponse {
       return json as EmbeddingResponse;
