@@ -17,12 +17,19 @@ export interface BodySink {
 
 /** Chunks a consumer of the async iterator may fall behind by before upstream reads pause. */
 const ITERATOR_BUFFER = 16;
+/**
+ * Bytes kept for a consumer that has not attached yet before upstream reads pause. It attaches a
+ * few microtasks after the response head (the head's read often carries the first events too), so
+ * pausing at once only stopped and restarted the socket's reads: two epoll_ctl calls per stream.
+ */
+const EARLY_LIMIT = 64 * 1024;
 
 const noop = (): void => undefined;
 
 export class PushBody implements UpstreamBody {
   private sink: BodySink | undefined;
   private early: Buffer[] | undefined;
+  private earlyBytes = 0;
   private ended = false;
   private failure: Error | undefined;
   private paused = false;
@@ -82,8 +89,10 @@ export class PushBody implements UpstreamBody {
       this.paused = !more;
       return more;
     }
-    // Nobody is reading yet: keep the chunk and stop reading until somebody is.
+    // Nobody is reading yet: keep the chunk; past EARLY_LIMIT, stop reading until somebody is.
     (this.early ??= []).push(chunk);
+    this.earlyBytes += chunk.length;
+    if (this.earlyBytes < EARLY_LIMIT) return true;
     this.paused = true;
     return false;
   }
@@ -106,6 +115,7 @@ export class PushBody implements UpstreamBody {
     this.sink = sink;
     const early = this.early;
     this.early = undefined;
+    this.earlyBytes = 0;
     let more = true;
     if (early) for (const chunk of early) more = sink.data(chunk);
     if (this.failure) sink.error(this.failure);

@@ -57,6 +57,55 @@ describe("PushBody through the pool", () => {
     expect(await reply.body.text()).toBe("early bytes");
   });
 
+  it("a small body read before anyone attaches does not hold the connection", async () => {
+    const pool = await upstream(async (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: 0\n\n");
+      await sleep(10);
+      res.end("data: 1\n\n");
+    });
+    const reply = await pool.requestStreaming(call());
+    // Nobody reads for a while: the upstream's answer is still read to the end, and its
+    // connection is free for the next request.
+    await expect.poll(() => pool.poolStats.free).toBe(1);
+    expect((await collect(reply.body)).join("")).toBe("data: 0\n\ndata: 1\n\n");
+  });
+
+  it("a large body nobody reads yet stops upstream reads until it is read", async () => {
+    const total = 16 * 1024 * 1024;
+    let serverBlocked = false;
+    const pool = await upstream((_req, res) => {
+      res.writeHead(200);
+      const block = Buffer.alloc(64 * 1024, 120);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total) {
+          sent += block.length;
+          if (!res.write(block)) {
+            serverBlocked = true;
+            res.once("drain", pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    const reply = await pool.requestStreaming(call());
+    await expect.poll(() => serverBlocked).toBe(true);
+    await sleep(100);
+    expect(pool.poolStats.running).toBe(1);
+    let received = 0;
+    await new Promise<void>((resolve, reject) =>
+      reply.body.pipeTo({
+        data: (c) => (received += c.length) > 0,
+        end: resolve,
+        error: reject,
+      }),
+    );
+    expect(received).toBe(total);
+  });
+
   it("backpressure: a sink that says false stops upstream reads until resume()", async () => {
     const total = 64 * 1024 * 1024;
     let serverBlocked = false;
