@@ -155,6 +155,17 @@ export function cpuMicros(pid, withReapedChildren = false) {
   }
 }
 
+/** User and system CPU of one process (its threads included) in µs, from /proc/PID/stat. */
+export function cpuSplitMicros(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { user: (Number(f[11]) * 1e6) / clkTck, sys: (Number(f[12]) * 1e6) / clkTck };
+  } catch {
+    return undefined;
+  }
+}
+
 export function rssKb(pid) {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -178,8 +189,9 @@ function systemBusyMicros() {
 
 /**
  * Samples CPU and RSS of several process trees while a load runs. start() records CPU, then
- * every intervalMs records each process's RSS; stop() returns per group: cpu_us, peak RSS of the
- * largest single process (MB), peak of the sum (MB), and the processes seen.
+ * every intervalMs records each process's RSS; stop() returns per group: cpu_us (sys_us of it in
+ * the kernel), peak RSS of the largest single process (MB), peak of the sum (MB), and the
+ * processes seen.
  */
 export class TreeSampler {
   constructor(groups, intervalMs = 200) {
@@ -200,12 +212,22 @@ export class TreeSampler {
     return { sum, per };
   }
 
+  /** System (kernel) CPU per process, µs. */
+  sysOf(pids) {
+    const per = new Map();
+    for (const p of pids) {
+      const c = cpuSplitMicros(p);
+      if (c !== undefined) per.set(p, c.sys);
+    }
+    return per;
+  }
+
   start() {
     this.state = {};
     for (const [name, root] of Object.entries(this.groups)) {
       if (!root) continue;
       const pids = treePids(root);
-      this.state[name] = { pids, cpu0: this.cpuOf(pids).per, peakProcKb: 0, peakTotalKb: 0 };
+      this.state[name] = { pids, cpu0: this.cpuOf(pids).per, sys0: this.sysOf(pids), peakProcKb: 0, peakTotalKb: 0 };
     }
     this.self0 = this.cpuOf(treePids(process.pid)).per;
     this.sys0 = systemBusyMicros();
@@ -248,8 +270,12 @@ export class TreeSampler {
       const now = this.cpuOf(pids).per;
       let cpu = 0;
       for (const [p, c] of now) cpu += c - (st.cpu0.get(p) ?? 0);
+      let sys = 0;
+      for (const [p, c] of this.sysOf(pids)) sys += c - (st.sys0.get(p) ?? 0);
       out[name] = {
         cpu_us: Math.round(cpu),
+        // the kernel's share of cpu_us (socket calls, wake-ups); the rest is the process's own code
+        sys_us: Math.round(sys),
         cpu_cores: +(cpu / wallUs).toFixed(3),
         peak_rss_mb_max_process: +(st.peakProcKb / 1024).toFixed(1),
         peak_rss_mb_total: +(st.peakTotalKb / 1024).toFixed(1),

@@ -64,6 +64,13 @@ export function evaluateTargets(results) {
   return out;
 }
 
+/** CPU per request or stream, with its user and system parts when the sampler has them. */
+function perUnit(res, n, digits) {
+  const total = fmt(res.cpu_us / n, digits);
+  if (res.sys_us === undefined) return total;
+  return `${total} (${fmt((res.cpu_us - res.sys_us) / n, 0)} + ${fmt(res.sys_us / n, 0)})`;
+}
+
 export function markdownReport(results) {
   const m = results.machine;
   const c = results.config;
@@ -75,7 +82,7 @@ export function markdownReport(results) {
 
   if (results.unary.length) {
     md += "### Non-streaming (wrk)\n\n";
-    md += "| conns | direct RPS | nginx RPS | gateway RPS | gw/direct | gw/nginx | direct p50 / p99 ms | nginx p50 / p99 ms | gateway p50 / p99 ms | errors d/n/g | gw peak RSS per worker (total) | gw CPU µs/req | nginx CPU µs/req | mock CPU (direct) | other load d/n/g (cores) |\n";
+    md += "| conns | direct RPS | nginx RPS | gateway RPS | gw/direct | gw/nginx | direct p50 / p99 ms | nginx p50 / p99 ms | gateway p50 / p99 ms | errors d/n/g | gw peak RSS per worker (total) | gw CPU µs/req (user + system) | nginx CPU µs/req (user + system) | mock CPU (direct) | other load d/n/g (cores) |\n";
     md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const r of results.unary) {
       const d = r.direct;
@@ -86,23 +93,23 @@ export function markdownReport(results) {
       md += `| ${r.connections} | ${fmt(d?.rps)} | ${fmt(n?.rps)} | ${fmt(g?.rps)} | ${d && g ? pct(g.rps / d.rps) : "–"} | ${n && g ? pct(g.rps / n.rps) : "–"} `;
       md += `| ${fmt(d?.p50_ms, 2)} / ${fmt(d?.p99_ms, 2)} | ${fmt(n?.p50_ms, 2)} / ${fmt(n?.p99_ms, 2)} | ${fmt(g?.p50_ms, 2)} / ${fmt(g?.p99_ms, 2)} `;
       md += `| ${d?.errors ?? "–"}/${n?.errors ?? "–"}/${g?.errors ?? "–"} | ${gr ? `${fmt(rssPerWorker(gr, c.workers))} MB (${fmt(gr.peak_rss_mb_total)} MB)` : "–"} `;
-      md += `| ${g ? fmt(gr.cpu_us / g.requests, 1) : "–"} | ${n ? fmt(nr.cpu_us / n.requests, 1) : "–"} | ${d ? `${fmt(d.resources.mock.cpu_cores * 100)}% of a core` : "–"} | ${[d, n, g].map(other).join("/")} |\n`;
+      md += `| ${g ? perUnit(gr, g.requests, 1) : "–"} | ${n ? perUnit(nr, n.requests, 1) : "–"} | ${d ? `${fmt(d.resources.mock.cpu_cores * 100)}% of a core` : "–"} | ${[d, n, g].map(other).join("/")} |\n`;
     }
     md += "\n";
   }
 
   if (results.stream.length) {
     md += "### Streaming (bench/stream-load.mjs)\n\n";
-    md += "| conns | via | streams/s | ratio to direct | events/s | TTFB p50 / p99 ms | total p50 / p99 ms | incomplete streams | errors | proxy CPU µs/stream | gw peak RSS per worker | other load (cores) |\n";
+    md += "| conns | via | streams/s | ratio to direct | events/s | TTFB p50 / p99 ms | total p50 / p99 ms | incomplete streams | errors | proxy CPU µs/stream (user + system) | gw peak RSS per worker | other load (cores) |\n";
     md += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const r of results.stream) {
       for (const t of ["direct", "nginx", "gateway"]) {
         const x = r[t];
         if (!x) continue;
-        const cpu = t === "gateway" ? x.resources.gateway.cpu_us : t === "nginx" ? x.resources.nginx.cpu_us : undefined;
+        const proxy = t === "gateway" ? x.resources.gateway : t === "nginx" ? x.resources.nginx : undefined;
         md += `| ${r.connections} | ${t} | ${fmt(x.streams_per_s)} | ${r.direct ? pct(x.streams_per_s / r.direct.streams_per_s) : "–"} | ${fmt(x.events_per_s)} `;
         md += `| ${fmt(x.ttfb_ms.p50, 2)} / ${fmt(x.ttfb_ms.p99, 2)} | ${fmt(x.total_ms.p50, 1)} / ${fmt(x.total_ms.p99, 1)} | ${x.lost} | ${x.errors} `;
-        md += `| ${cpu !== undefined && x.ok ? fmt(cpu / x.ok, 0) : "–"} | ${t === "gateway" ? `${fmt(rssPerWorker(x.resources.gateway, c.workers))} MB` : "–"} | ${other(x)} |\n`;
+        md += `| ${proxy !== undefined && x.ok ? perUnit(proxy, x.ok, 0) : "–"} | ${t === "gateway" ? `${fmt(rssPerWorker(x.resources.gateway, c.workers))} MB` : "–"} | ${other(x)} |\n`;
       }
     }
     md += "\n";
