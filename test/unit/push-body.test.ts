@@ -24,6 +24,29 @@ async function upstream(handler: (req: IncomingMessage, res: ServerResponse) => 
   return pool;
 }
 
+/** An upstream that writes `total` bytes as fast as its socket takes them; serverBlocked(): it had to wait. */
+async function flooding(total: number): Promise<{ pool: UpstreamPool; serverBlocked: () => boolean }> {
+  let blocked = false;
+  const pool = await upstream((_req, res) => {
+    res.writeHead(200);
+    const block = Buffer.alloc(64 * 1024, 120);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < total) {
+        sent += block.length;
+        if (!res.write(block)) {
+          blocked = true;
+          res.once("drain", pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+  });
+  return { pool, serverBlocked: () => blocked };
+}
+
 const call = (cancel = new Cancellation()) => ({ path: "/", method: "GET" as const, headers: {}, body: undefined, cancel, headersTimeout: 5000, bodyTimeout: 5000 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -73,26 +96,9 @@ describe("PushBody through the pool", () => {
 
   it("a large body nobody reads yet stops upstream reads until it is read", async () => {
     const total = 16 * 1024 * 1024;
-    let serverBlocked = false;
-    const pool = await upstream((_req, res) => {
-      res.writeHead(200);
-      const block = Buffer.alloc(64 * 1024, 120);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < total) {
-          sent += block.length;
-          if (!res.write(block)) {
-            serverBlocked = true;
-            res.once("drain", pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
-    });
+    const { pool, serverBlocked } = await flooding(total);
     const reply = await pool.requestStreaming(call());
-    await expect.poll(() => serverBlocked).toBe(true);
+    await expect.poll(serverBlocked).toBe(true);
     await sleep(100);
     expect(pool.poolStats.running).toBe(1);
     let received = 0;
@@ -108,24 +114,7 @@ describe("PushBody through the pool", () => {
 
   it("backpressure: a sink that says false stops upstream reads until resume()", async () => {
     const total = 64 * 1024 * 1024;
-    let serverBlocked = false;
-    const pool = await upstream((_req, res) => {
-      res.writeHead(200);
-      const block = Buffer.alloc(64 * 1024, 120);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < total) {
-          sent += block.length;
-          if (!res.write(block)) {
-            serverBlocked = true;
-            res.once("drain", pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
-    });
+    const { pool, serverBlocked } = await flooding(total);
     const reply = await pool.requestStreaming(call());
     let received = 0;
     let paused = true;
@@ -141,7 +130,7 @@ describe("PushBody through the pool", () => {
     );
     await sleep(300);
     // Paused after the first chunk: the server's socket filled up and it had to wait.
-    expect(serverBlocked).toBe(true);
+    expect(serverBlocked()).toBe(true);
     expect(received).toBeLessThan(total / 4);
     paused = false;
     reply.body.resume();
