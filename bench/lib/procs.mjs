@@ -143,24 +143,21 @@ export function treePids(root) {
 }
 
 export function cpuMicros(pid, withReapedChildren = false) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // fields 14-17 (utime, stime, cutime, cstime) are at index 11-14 after the state field;
-    // cutime/cstime hold the CPU of children that exited and were waited for (e.g. a wrk run).
-    const ticks = Number(f[11]) + Number(f[12]) + (withReapedChildren ? Number(f[13]) + Number(f[14]) : 0);
-    return (ticks * 1e6) / clkTck;
-  } catch {
-    return undefined;
-  }
+  const t = cpuTimes(pid);
+  return t === undefined ? undefined : t.user + t.sys + (withReapedChildren ? t.reaped : 0);
 }
 
-/** User and system CPU of one process (its threads included) in µs, from /proc/PID/stat. */
-export function cpuSplitMicros(pid) {
+/**
+ * One process's CPU in µs from /proc/PID/stat (its threads included): user, system, and `reaped`,
+ * the CPU of children that exited and were waited for (e.g. a wrk run).
+ */
+export function cpuTimes(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { user: (Number(f[11]) * 1e6) / clkTck, sys: (Number(f[12]) * 1e6) / clkTck };
+    // fields 14-17 (utime, stime, cutime, cstime) are at index 11-14 after the state field
+    const us = (i) => (Number(f[i]) * 1e6) / clkTck;
+    return { user: us(11), sys: us(12), reaped: us(13) + us(14) };
   } catch {
     return undefined;
   }
@@ -199,27 +196,17 @@ export class TreeSampler {
     this.intervalMs = intervalMs;
   }
 
+  /** CPU per process (µs), and the system (kernel) part of it. */
   cpuOf(pids) {
-    let sum = 0;
     const per = new Map();
+    const sys = new Map();
     for (const p of pids) {
-      const c = cpuMicros(p, p === process.pid);
-      if (c !== undefined) {
-        sum += c;
-        per.set(p, c);
-      }
+      const t = cpuTimes(p);
+      if (t === undefined) continue;
+      per.set(p, t.user + t.sys + (p === process.pid ? t.reaped : 0));
+      sys.set(p, t.sys);
     }
-    return { sum, per };
-  }
-
-  /** System (kernel) CPU per process, µs. */
-  sysOf(pids) {
-    const per = new Map();
-    for (const p of pids) {
-      const c = cpuSplitMicros(p);
-      if (c !== undefined) per.set(p, c.sys);
-    }
-    return per;
+    return { per, sys };
   }
 
   start() {
@@ -227,7 +214,8 @@ export class TreeSampler {
     for (const [name, root] of Object.entries(this.groups)) {
       if (!root) continue;
       const pids = treePids(root);
-      this.state[name] = { pids, cpu0: this.cpuOf(pids).per, sys0: this.sysOf(pids), peakProcKb: 0, peakTotalKb: 0 };
+      const cpu0 = this.cpuOf(pids);
+      this.state[name] = { pids, cpu0: cpu0.per, sys0: cpu0.sys, peakProcKb: 0, peakTotalKb: 0 };
     }
     this.self0 = this.cpuOf(treePids(process.pid)).per;
     this.sys0 = systemBusyMicros();
@@ -267,11 +255,11 @@ export class TreeSampler {
     };
     for (const [name, st] of Object.entries(this.state)) {
       const pids = treePids(this.groups[name]);
-      const now = this.cpuOf(pids).per;
+      const now = this.cpuOf(pids);
       let cpu = 0;
-      for (const [p, c] of now) cpu += c - (st.cpu0.get(p) ?? 0);
+      for (const [p, c] of now.per) cpu += c - (st.cpu0.get(p) ?? 0);
       let sys = 0;
-      for (const [p, c] of this.sysOf(pids)) sys += c - (st.sys0.get(p) ?? 0);
+      for (const [p, c] of now.sys) sys += c - (st.sys0.get(p) ?? 0);
       out[name] = {
         cpu_us: Math.round(cpu),
         // the kernel's share of cpu_us (socket calls, wake-ups); the rest is the process's own code
