@@ -159,7 +159,7 @@ export class UpstreamPool implements ConnectionOwner {
 
   /**
    * Sends a request and resolves at the response head; the body then streams into a PushBody
-   * straight from undici's parser. Errors before the head reject; later ones reach the body.
+   * straight from the connection's parser. Errors before the head reject; later ones reach the body.
    */
   requestStreaming(req: UpstreamCall): Promise<UpstreamReply & { body: PushBody }> {
     return new Promise((resolve, reject) => {

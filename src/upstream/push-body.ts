@@ -1,8 +1,8 @@
-// A streaming upstream response body fed straight from undici's parser callbacks. A consumer
-// attaches a sink (pipeTo) and gets each chunk synchronously as it is parsed, with backpressure
-// by return value; no Readable stream, async iterator or promise per chunk (at 23 SSE events per
-// stream those cost more than forwarding the bytes). text(), arrayBuffer() and async iteration are
-// built on the same sink for the code that wants them.
+// A streaming upstream response body fed straight from the upstream connection's parser
+// (connection.ts). A consumer attaches a sink (pipeTo) and gets each chunk synchronously as it is
+// parsed, with backpressure by return value; no Readable stream, async iterator or promise per
+// chunk (at 23 SSE events per stream those cost more than forwarding the bytes). text(),
+// arrayBuffer() and async iteration are built on the same sink for the code that wants them.
 import type { UpstreamBody } from "../providers/types.js";
 
 export interface BodySink {
@@ -33,7 +33,7 @@ export class PushBody implements UpstreamBody {
   private ended = false;
   private failure: Error | undefined;
   private paused = false;
-  /** Set by the pool: lets undici read again after a sink said false. */
+  /** Set by the pool: lets the connection read again after a sink said false. */
   private resumeReads: () => void = noop;
   /** Set by the pool: aborts the upstream request. */
   private abortRequest: (err: Error) => void = noop;
@@ -74,7 +74,7 @@ export class PushBody implements UpstreamBody {
     return body;
   }
 
-  /** The pool wires the body to its request once undici gives it the controls. */
+  /** The pool wires the body to its exchange once the response head has arrived. */
   bind(resume: () => void, abort: (err: Error) => void): void {
     this.resumeReads = resume;
     this.abortRequest = abort;
@@ -82,7 +82,7 @@ export class PushBody implements UpstreamBody {
 
   // ---- producer side (the pool's dispatch handler) ----
 
-  /** Returns false when undici should pause reading. */
+  /** Returns false when the connection should pause reading. */
   push(chunk: Buffer, last = false): boolean {
     if (this.sink) {
       const more = this.sink.data(chunk, last);
