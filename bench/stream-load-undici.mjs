@@ -49,9 +49,9 @@ async function oneStream() {
       });
     } else await body.dump();
     const endsWithDone = tail.subarray(-DONE.length).equals(DONE);
-    if (counted) run.finished({ status: statusCode, events, bytes, endsWithDone, t0, first, t1: performance.now() });
+    run.finished({ status: statusCode, events, bytes, endsWithDone, t0, first, t1: performance.now() }, counted);
   } catch (err) {
-    if (counted) run.failed(err);
+    run.failed(err, counted);
   }
 }
 

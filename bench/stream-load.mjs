@@ -240,16 +240,14 @@ class StreamClient {
     const t1 = performance.now();
     this.state = IDLE;
     if (!this.keepAlive) this.drop();
-    if (this.counted) {
-      const endsWithDone = this.tailLen === DONE.length && this.tail.equals(DONE);
-      run.finished({ status: this.status, events: this.events, bytes: this.bytes, endsWithDone, t0: this.t0, first: this.first, t1 });
-    }
+    const endsWithDone = this.tailLen === DONE.length && this.tail.equals(DONE);
+    run.finished({ status: this.status, events: this.events, bytes: this.bytes, endsWithDone, t0: this.t0, first: this.first, t1 }, this.counted);
     this.settle();
   }
 
   fail(err) {
     this.state = IDLE;
-    if (this.counted) run.failed(err);
+    run.failed(err, this.counted);
     this.settle();
   }
 

@@ -100,8 +100,8 @@ export function markdownReport(results) {
 
   if (results.stream.length) {
     md += "### Streaming (bench/stream-load.mjs)\n\n";
-    md += "| conns | via | streams/s | ratio to direct | events/s | TTFB p50 / p99 ms | total p50 / p99 ms | incomplete streams | errors | proxy CPU µs/stream (user + system) | gw peak RSS per worker | other load (cores) |\n";
-    md += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    md += "| conns | via | streams/s | ratio to direct | events/s | TTFB p50 / p99 ms | total p50 / p99 ms | incomplete streams | errors | proxy CPU µs/stream (user + system) | mock CPU (cores) | gw peak RSS per worker | other load (cores) |\n";
+    md += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const r of results.stream) {
       for (const t of ["direct", "nginx", "gateway"]) {
         const x = r[t];
@@ -109,7 +109,7 @@ export function markdownReport(results) {
         const proxy = t === "gateway" ? x.resources.gateway : t === "nginx" ? x.resources.nginx : undefined;
         md += `| ${r.connections} | ${t} | ${fmt(x.streams_per_s)} | ${r.direct ? pct(x.streams_per_s / r.direct.streams_per_s) : "–"} | ${fmt(x.events_per_s)} `;
         md += `| ${fmt(x.ttfb_ms.p50, 2)} / ${fmt(x.ttfb_ms.p99, 2)} | ${fmt(x.total_ms.p50, 1)} / ${fmt(x.total_ms.p99, 1)} | ${x.lost} | ${x.errors} `;
-        md += `| ${proxy !== undefined && x.ok ? perUnit(proxy, x.ok, 0) : "–"} | ${t === "gateway" ? `${fmt(rssPerWorker(x.resources.gateway, c.workers))} MB` : "–"} | ${other(x)} |\n`;
+        md += `| ${proxy !== undefined && x.ok ? perUnit(proxy, x.all_streams ?? x.ok, 0) : "–"} | ${fmt(x.resources.mock?.cpu_cores, 2)} | ${t === "gateway" ? `${fmt(rssPerWorker(x.resources.gateway, c.workers))} MB` : "–"} | ${other(x)} |\n`;
       }
     }
     md += "\n";

@@ -60,6 +60,11 @@ export class StreamRun {
   ttfb = [];
   total = [];
   stats = { started: 0, completed: 0, ok: 0, http_errors: 0, transport_errors: 0, lost: 0, events: 0, bytes: 0 };
+  /**
+   * Streams that ended at any time: the warm-up's and the grace period's too. CPU sampled over the
+   * client's whole run went into all of them, so CPU per stream divides by this, not by `ok`.
+   */
+  allStreams = 0;
   errorSamples = [];
 
   constructor(opts) {
@@ -74,8 +79,10 @@ export class StreamRun {
     if (this.errorSamples.length < 5) this.errorSamples.push(msg);
   }
 
-  /** A counted stream that ended: its status, events, bytes, last bytes and timings. */
-  finished({ status, events, bytes, endsWithDone, t0, first, t1 }) {
+  /** A stream that ended: its status, events, bytes, last bytes and timings; `counted` once measuring. */
+  finished({ status, events, bytes, endsWithDone, t0, first, t1 }, counted) {
+    this.allStreams++;
+    if (!counted) return;
     const stats = this.stats;
     stats.completed++;
     if (status !== 200) {
@@ -95,7 +102,9 @@ export class StreamRun {
     this.total.push(t1 - t0);
   }
 
-  failed(err) {
+  failed(err, counted) {
+    this.allStreams++;
+    if (!counted) return;
     this.stats.completed++;
     this.stats.transport_errors++;
     this.sample(String(err?.code ?? err?.message ?? err));
@@ -130,6 +139,7 @@ export class StreamRun {
       ...extra,
       ...stats,
       unfinished,
+      all_streams: this.allStreams,
       errors: stats.http_errors + stats.transport_errors + stats.lost + unfinished,
       streams_per_s: +(stats.ok / elapsedS).toFixed(1),
       events_per_s: +(stats.events / elapsedS).toFixed(0),
