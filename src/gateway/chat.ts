@@ -101,7 +101,7 @@ function attemptChat(
 ): Promise<void> {
   const provider = target.provider;
   // Without plugins the request is exactly what the client sent, so its text may go out as is.
-  const codecCtx: CodecContext = { model: target.upstreamModel(model), requestId: ctx.id, requestJson: pc === undefined ? ctx.requestJson : undefined };
+  const codecCtx: CodecContext = { model: target.upstreamModel(model), requestId: ctx.id, clientBody: pc === undefined ? ctx.clientBody : undefined };
   ctx.upstreamModel = codecCtx.model;
   const upstreamReq = provider.codec.chatRequest(req, codecCtx, stream);
   return callUpstream(ctx, provider, upstreamReq, !stream).then(({ res: upstream, startNs }) =>

@@ -28,7 +28,7 @@ async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Reco
   await runAttempts(ctx, plan, async (target) => {
     const provider = target.provider;
     // No plugins run on these routes: the request is exactly what the client sent.
-    const codecCtx: CodecContext = { model: target.upstreamModel(plan.model), requestId: ctx.id, requestJson: ctx.requestJson };
+    const codecCtx: CodecContext = { model: target.upstreamModel(plan.model), requestId: ctx.id, clientBody: ctx.clientBody };
     ctx.upstreamModel = codecCtx.model;
     const upstreamReq = build(provider, codecCtx);
     if (!upstreamReq) throw new GatewayError(400, "invalid_request_error", "unsupported_operation", `Provider ${provider.name} does not support ${op}.`);

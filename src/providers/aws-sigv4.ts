@@ -22,7 +22,7 @@ export interface SignableRequest {
   url: URL;
   /** Every header the request will carry (except host, taken from the URL). */
   headers: Readonly<Record<string, string>>;
-  body: string;
+  body: string | Uint8Array;
 }
 
 export type SigV4Signer = (req: SignableRequest, signingDate?: Date) => Promise<Record<string, string>>;

@@ -21,7 +21,8 @@ export interface UpstreamRequest {
   method: "POST" | "GET";
   /** Request-specific headers; the provider adds its static auth headers itself. */
   headers: Record<string, string>;
-  body: string;
+  /** JSON text, or the client's own JSON bytes when they go upstream unchanged. */
+  body: string | Uint8Array;
   /**
    * Absolute URL for the follow-up calls of a multi-step exchange (see WireCodec.exchange), e.g. a
    * prediction's poll or stream URL. When set, `path` is ignored and the request goes to this URL.
@@ -95,10 +96,10 @@ export interface CodecContext {
   /** Our request id, used for synthesised response ids where the upstream has none. */
   requestId: string;
   /**
-   * The client's JSON text for exactly this request, when nothing (a plugin) may have changed it:
-   * a codec that would send the same object may send this text instead of serialising it again.
+   * The client's JSON bytes for exactly this request, when nothing (a plugin) may have changed it:
+   * a codec that would send the same object may send these bytes instead of serialising it again.
    */
-  requestJson?: string;
+  clientBody?: Uint8Array;
 }
 
 export interface WireCodec {

@@ -7,17 +7,22 @@ import { GatewayError, badRequest } from "./errors.js";
 const tooLarge = (limit: number): GatewayError =>
   new GatewayError(413, "invalid_request_error", "request_too_large", `Request body exceeds the limit of ${limit} bytes.`);
 
-/** A JSON request body, parsed, with the text it was parsed from (forwarded as is when nothing changes it). */
+/**
+ * A JSON request body, parsed, with the bytes it was parsed from: forwarded as they are when
+ * nothing changes the request. The bytes, not the decoded text, are what a request keeps for its
+ * whole life: they sit outside the JS heap, so GC never copies them, and they are written
+ * upstream without being encoded again.
+ */
 export interface JsonBody {
   readonly value: unknown;
-  readonly text: string;
+  readonly bytes: Buffer;
 }
 
 function parse(first: Buffer | undefined, chunks: Buffer[] | undefined, size: number): JsonBody {
   if (size === 0 || first === undefined) throw badRequest("Request body is empty; expected a JSON object.", "invalid_json");
-  const text = chunks === undefined ? first.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+  const bytes = chunks === undefined ? first : Buffer.concat(chunks, size);
   try {
-    return { value: JSON.parse(text), text };
+    return { value: JSON.parse(bytes.toString("utf8")), bytes };
   } catch (e) {
     throw badRequest(`Request body is not valid JSON: ${(e as Error).message}`, "invalid_json");
   }

@@ -14,8 +14,8 @@ export interface RequestContext {
   upstreamNs: bigint;
   /** Gateway time (total minus upstream) when the response head was written; 0n until then. */
   overheadNs: bigint;
-  /** The request body's JSON text as received (data-plane routes). */
-  requestJson: string | undefined;
+  /** The request body's JSON bytes as received (data-plane routes). */
+  clientBody: Uint8Array | undefined;
   /** Set on the data-plane routes (/v1/...): those requests get a request log row. */
   operation: "chat" | "completions" | "embeddings" | "models" | undefined;
   /** Cost of the request in USD once known (after the response). */
@@ -62,7 +62,7 @@ export function newContext(headers: IncomingHttpHeaders, receivedAt?: number): R
     headers,
     upstreamNs: 0n,
     overheadNs: 0n,
-    requestJson: undefined,
+    clientBody: undefined,
     operation: undefined,
     costUsd: 0,
     upstreamModel: undefined,

@@ -46,7 +46,7 @@ export interface UpstreamCall {
   path: string;
   method: string;
   headers: Record<string, string>;
-  body: string | undefined;
+  body: string | Uint8Array | undefined;
   /** The client went away or the deadline passed: abort the request. */
   cancel: CancelSignal;
   headersTimeout: number;

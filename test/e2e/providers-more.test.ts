@@ -13,6 +13,7 @@ import type { Provider } from "../../src/providers/types.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { drain, weatherTool } from "../helpers/sdk.js";
+import { parseBody } from "../helpers/upstream-body.js";
 
 
 /** OpenAI-compatible rows: kind, a model it serves, the env var prefix, and its documented chat URL. */
@@ -80,14 +81,14 @@ describe("outbound requests: URL, auth and body per documented shape (no network
       expect(url(p, out.path)).toBe(row.chatUrl);
       if (row.kind === "ollama") expect(p.headers.authorization).toBeUndefined();
       else expect(p.headers.authorization).toBe(`Bearer ${keyOf(row.kind)}`);
-      const body = JSON.parse(out.body) as Record<string, unknown>;
+      const body = parseBody(out.body) as Record<string, unknown>;
       expect(body.model).toBe(row.model);
       expect(body.messages).toEqual([{ role: "user", content: "hi" }]);
     });
   }
 
   it("quirks: renamed and dropped parameters per vendor docs", () => {
-    const body = (kind: string): Record<string, unknown> => JSON.parse(get(kind).codec.chatRequest(req, { model: "m", requestId: "r" }, true).body) as Record<string, unknown>;
+    const body = (kind: string): Record<string, unknown> => parseBody(get(kind).codec.chatRequest(req, { model: "m", requestId: "r" }, true).body) as Record<string, unknown>;
     // Groq: logprobs, top_logprobs, logit_bias are 400s.
     expect(body("groq")).not.toHaveProperty("logprobs");
     expect(body("groq").max_completion_tokens).toBe(64);
@@ -109,7 +110,7 @@ describe("outbound requests: URL, auth and body per documented shape (no network
     const out = p.codec.chatRequest(req, { model: "command-a-03-2025", requestId: "r" }, true);
     expect(url(p, out.path)).toBe("https://api.cohere.com/v2/chat");
     expect(p.headers.authorization).toBe(`Bearer ${keyOf("cohere")}`);
-    expect(JSON.parse(out.body)).toMatchObject({ model: "command-a-03-2025", stream: true, max_tokens: 64, seed: 3, messages: [{ role: "user", content: "hi" }] });
+    expect(parseBody(out.body)).toMatchObject({ model: "command-a-03-2025", stream: true, max_tokens: 64, seed: 3, messages: [{ role: "user", content: "hi" }] });
     const emb = p.codec.embeddingsRequest?.({ model: "embed-v4.0", input: "x" }, { model: "embed-v4.0", requestId: "r" });
     expect(emb && url(p, emb.path)).toBe("https://api.cohere.com/v2/embed");
     const alias = buildProviders(loaded.config, { CO_API_KEY: "co-key" }).byName.get("cohere");
@@ -122,13 +123,13 @@ describe("outbound requests: URL, auth and body per documented shape (no network
     const sync = p.codec.chatRequest({ ...req, messages: [{ role: "system", content: "Be kind." }, { role: "user", content: "hi" }] }, { model: "meta/meta-llama-3-8b-instruct", requestId: "r" }, false);
     expect(url(p, sync.path)).toBe("https://api.replicate.com/v1/models/meta/meta-llama-3-8b-instruct/predictions");
     expect(sync.headers.prefer).toBe("wait");
-    expect(JSON.parse(sync.body)).toEqual({
+    expect(parseBody(sync.body)).toEqual({
       input: { prompt: "hi", system_prompt: "Be kind.", max_tokens: 64, max_new_tokens: 64, seed: 3, frequency_penalty: 0.1 },
     });
     const streamed = p.codec.chatRequest(req, { model: "replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", requestId: "r" }, true);
     expect(url(p, streamed.path)).toBe("https://api.replicate.com/v1/predictions");
     expect(streamed.headers.prefer).toBeUndefined();
-    expect(JSON.parse(streamed.body)).toMatchObject({ version: "replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", stream: true });
+    expect(parseBody(streamed.body)).toMatchObject({ version: "replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", stream: true });
     const alias = buildProviders(loaded.config, { REPLICATE_API_KEY: "r8-key" }).byName.get("replicate");
     expect(alias?.headers.authorization).toBe("Bearer r8-key");
   });

@@ -12,6 +12,7 @@ describe("request bodies forwarded as sent", () => {
   let mock: MockUpstream;
   let gw: TestGateway;
   let withPlugin: TestGateway;
+  let retrying: TestGateway;
 
   beforeAll(async () => {
     mock = new MockUpstream();
@@ -19,10 +20,12 @@ describe("request bodies forwarded as sent", () => {
     const env = { OPENAI_API_KEY: "sk-test-passthrough-00000000", OPENAI_BASE_URL: `${base}/v1` };
     gw = await startGateway({ aliases: { fast: "gpt-4o-mini" } }, env);
     withPlugin = await startGateway({ plugins: [{ name: "max-token", stage: "before_request", config: { max_tokens: 4096 } }] }, env);
+    retrying = await startGateway({ targets: [{ virtual_key: "openai", retry: { attempts: 2, initial_backoff_ms: 1, on_status_codes: [503] } }] }, env);
   });
   afterAll(async () => {
     await gw.close();
     await withPlugin.close();
+    await retrying.close();
     await mock.close();
   });
 
@@ -36,6 +39,24 @@ describe("request bodies forwarded as sent", () => {
   it("sends the client's bytes unchanged when the model goes upstream under the same name", async () => {
     const text = CLIENT_TEXT.replace("MODEL", "gpt-4o-mini");
     expect(await send(gw, text)).toBe(text);
+  });
+
+  // Past a few KB the head and the client's bytes leave in one writev instead of one copied buffer.
+  it("sends a long conversation's bytes unchanged, multi-byte characters included", async () => {
+    const turn = (i: number): string => `{"role":"${i % 2 ? "assistant" : "user"}", "content":"turn ${i}: naïve café 日本語 🚀 \\u00e9 ${"x".repeat(400)}"}`;
+    const text = `{"model":"gpt-4o-mini",  "messages":[${Array.from({ length: 200 }, (_, i) => turn(i)).join(",\n")}]}`;
+    expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
+    expect(await send(gw, text)).toBe(text);
+    const short = CLIENT_TEXT.replace("MODEL", "gpt-4o-mini").replace("tea", "日本語 🚀");
+    expect(await send(gw, short)).toBe(short);
+  });
+
+  it("sends the same bytes again on a retry", async () => {
+    const text = CLIENT_TEXT.replace("MODEL", "gpt-4o-mini").replace("tea", `tea ${"y".repeat(8000)}`);
+    const before = mock.requests.length;
+    mock.enqueue({ status: 503 });
+    expect(await send(retrying, text)).toBe(text);
+    expect(mock.requests.slice(before).map((r) => r.rawBody)).toEqual([text, text]);
   });
 
   it("sends the request with the upstream's model name when an alias changes it", async () => {

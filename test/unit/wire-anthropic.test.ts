@@ -13,6 +13,7 @@ import { anthropicMessagesBody, DEFAULT_MAX_TOKENS, JSON_OBJECT_TOOL, type Anthr
 import { finishReason, type AnthropicBlock, type AnthropicMessage, type AnthropicUsage } from "../../src/wire/anthropic/response.js";
 import { anthropicFormat, mockMessage, mockStreamEvents } from "../mock-upstream/anthropic.js";
 import type { MockReply } from "../mock-upstream/format.js";
+import { parseBody } from "../helpers/upstream-body.js";
 
 const FIXTURES = new URL("../../../shared/fixtures/anthropic/", import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), "utf8");
@@ -34,7 +35,7 @@ function body(req: Partial<ChatRequest>, ctx = newCtx(), stream = false): Anthro
   const full: ChatRequest = { model: "claude", messages: [{ role: "user", content: "hi" }], ...req };
   // Typed as the SDK's params on purpose: every case below is also a compile-time check.
   const sdk: Anthropic.MessageCreateParams = anthropicMessagesBody(full, ctx, stream);
-  const wire = JSON.parse(anthropicCodec.chatRequest(full, ctx, stream).body) as AnthropicMessagesBody;
+  const wire = parseBody(anthropicCodec.chatRequest(full, ctx, stream).body) as AnthropicMessagesBody;
   expect(wire).toEqual(sdk);
   return wire;
 }
@@ -50,7 +51,7 @@ describe("anthropic request", () => {
     expect(req.method).toBe("POST");
     expect(req.headers).toEqual({ "anthropic-version": "2023-06-01", "content-type": "application/json" });
     expect(req.headers["x-api-key"]).toBeUndefined();
-    const b = JSON.parse(req.body) as AnthropicMessagesBody;
+    const b = parseBody(req.body) as AnthropicMessagesBody;
     expect(b.model).toBe("claude-haiku-4-5");
     expect(b.stream).toBe(true);
     expect(body({}).stream).toBeUndefined();
@@ -799,7 +800,7 @@ describe("anthropic mock upstream", () => {
       messages: [{ role: "system", content: "sys" }, user("hello"), { role: "assistant", content: null, tool_calls: [call("c1", "get_weather", "{}")] }, { role: "tool", tool_call_id: "c1", content: "sunny" }],
     };
     const sent = anthropicCodec.chatRequest(req, newCtx("claude-haiku-4-5"), true);
-    expect(anthropicFormat.parseChat(sent.path, JSON.parse(sent.body) as JsonObject)).toEqual({
+    expect(anthropicFormat.parseChat(sent.path, parseBody(sent.body) as JsonObject)).toEqual({
       model: "claude-haiku-4-5",
       stream: true,
       lastUserText: "hello",
@@ -808,7 +809,7 @@ describe("anthropic mock upstream", () => {
       maxTokens: 50,
     });
     const plain = anthropicCodec.chatRequest({ model: "x", messages: [user("a"), { role: "assistant", content: "b" }, user("c")] }, newCtx(), false);
-    expect(anthropicFormat.parseChat(plain.path, JSON.parse(plain.body) as JsonObject)).toMatchObject({ stream: false, lastUserText: "c", lastIsToolResult: false, maxTokens: 4096 });
+    expect(anthropicFormat.parseChat(plain.path, parseBody(plain.body) as JsonObject)).toMatchObject({ stream: false, lastUserText: "c", lastIsToolResult: false, maxTokens: 4096 });
   });
 
   it("shapes bodies like the recorded responses", () => {

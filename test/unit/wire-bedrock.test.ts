@@ -11,6 +11,7 @@ import { createDecoder } from "../../src/wire/decode.js";
 import { bedrockConverseCodec, encodeEvent } from "../../src/wire/bedrock-converse/index.js";
 import { AwsEventStreamDecoder } from "../../src/wire/bedrock-converse/eventstream.js";
 import { bedrockFormat } from "../mock-upstream/bedrock.js";
+import { parseBody } from "../helpers/upstream-body.js";
 
 const FIXTURES = join(import.meta.dirname, "../../../shared/fixtures/amazon-bedrock");
 const ctx = { model: "anthropic.claude-3-5-sonnet-20241022-v2:0", requestId: "req-123" };
@@ -293,7 +294,7 @@ describe("Converse requests", () => {
     expect(up.method).toBe("POST");
     expect(up.path).toBe("/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse");
     expect(up.headers["content-type"]).toBe("application/json");
-    expect(JSON.parse(up.body)).toEqual({
+    expect(parseBody(up.body)).toEqual({
       system: [{ text: "Be brief." }, { text: "Answer in English." }],
       messages: [
         { role: "user", content: [{ text: "What is in this image, and the weather?" }, { image: { format: "png", source: { bytes: "iVBORw0KGgo=" } } }] },
@@ -315,7 +316,7 @@ describe("Converse requests", () => {
   });
 
   it("maps tool_choice auto, a named function, and none", () => {
-    const body = (r: Partial<ChatRequest>): Json => JSON.parse(bedrockConverseCodec.chatRequest({ ...req, ...r }, ctx, false).body) as Json;
+    const body = (r: Partial<ChatRequest>): Json => parseBody(bedrockConverseCodec.chatRequest({ ...req, ...r }, ctx, false).body) as Json;
     expect((body({ tool_choice: "auto" }).toolConfig as Json).toolChoice).toEqual({ auto: {} });
     expect((body({ tool_choice: { type: "function", function: { name: "get_weather" } } }).toolConfig as Json).toolChoice).toEqual({ tool: { name: "get_weather" } });
     // The history holds tool blocks, so the tools stay (Bedrock requires them) but nothing is forced.
@@ -324,7 +325,7 @@ describe("Converse requests", () => {
   });
 
   it("turns reasoning_effort into Claude extended thinking, passes Bedrock-native fields through", () => {
-    const b = JSON.parse(
+    const b = parseBody(
       bedrockConverseCodec.chatRequest({ model: "x", messages: [{ role: "user", content: "hi" }], reasoning_effort: "low", max_tokens: 500, temperature: 0.5, guardrailConfig: { guardrailIdentifier: "g1", guardrailVersion: "1" }, metadata: { team: "a" } }, ctx, false).body,
     ) as Json;
     expect(b.additionalModelRequestFields).toEqual({ thinking: { type: "enabled", budget_tokens: 1024 } });
@@ -358,14 +359,14 @@ describe("Bedrock errors and embeddings", () => {
     const titanCtx = { model: "amazon.titan-embed-text-v2:0", requestId: "r" };
     const titan = bedrockConverseCodec.embeddingsRequest?.({ model: "t", input: "hello", dimensions: 256 }, titanCtx);
     expect(titan?.path).toBe("/model/amazon.titan-embed-text-v2%3A0/invoke");
-    expect(JSON.parse(titan?.body ?? "")).toEqual({ inputText: "hello", dimensions: 256, normalize: true });
+    expect(parseBody(titan?.body ?? "")).toEqual({ inputText: "hello", dimensions: 256, normalize: true });
     expect(() => bedrockConverseCodec.embeddingsRequest?.({ model: "t", input: ["a", "b"] }, titanCtx)).toThrow(/one input/);
     const titanRes = bedrockConverseCodec.embeddingsResponse?.({ embedding: [0.1, 0.2], inputTextTokenCount: 3, embeddingsByType: { float: [0.1, 0.2] } }, titanCtx);
     expect(titanRes).toEqual({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "amazon.titan-embed-text-v2:0", usage: { prompt_tokens: 3, total_tokens: 3 } });
 
     const cohereCtx = { model: "cohere.embed-english-v3", requestId: "r" };
     const cohere = bedrockConverseCodec.embeddingsRequest?.({ model: "c", input: ["a", "b"] }, cohereCtx);
-    expect(JSON.parse(cohere?.body ?? "")).toEqual({ texts: ["a", "b"], input_type: "search_document" });
+    expect(parseBody(cohere?.body ?? "")).toEqual({ texts: ["a", "b"], input_type: "search_document" });
     const cohereRes = bedrockConverseCodec.embeddingsResponse?.({ embeddings: [[1], [2]], id: "x", response_type: "embeddings_floats", texts: ["a", "b"] }, cohereCtx);
     expect(cohereRes?.data.map((d) => d.embedding)).toEqual([[1], [2]]);
     const byType = bedrockConverseCodec.embeddingsResponse?.({ embeddings: { float: [[3]] }, response_type: "embeddings_by_type" }, cohereCtx);

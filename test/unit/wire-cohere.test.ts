@@ -12,6 +12,7 @@ import { cohereFinishReason, cohereUsage } from "../../src/wire/cohere/response.
 import { CohereStreamError } from "../../src/wire/cohere/stream.js";
 import { createDecoder } from "../../src/wire/decode.js";
 import { cohereFormat } from "../mock-upstream/cohere.js";
+import { parseBody } from "../helpers/upstream-body.js";
 
 const FIXTURES = new URL("../../../shared/fixtures/cohere/", import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), "utf8");
@@ -260,7 +261,7 @@ describe("Cohere request (API reference shape)", () => {
   it("posts to /v2/chat as JSON", () => {
     const req = cohereCodec.chatRequest(base, ctx, true);
     expect(req).toMatchObject({ path: "/v2/chat", method: "POST", headers: { "content-type": "application/json" } });
-    expect(JSON.parse(req.body)).toMatchObject({ model: "command-a-03-2025", stream: true });
+    expect(parseBody(req.body)).toMatchObject({ model: "command-a-03-2025", stream: true });
   });
 });
 
@@ -268,9 +269,9 @@ describe("Cohere embeddings", () => {
   it("request: /v2/embed with texts, input_type and float embeddings", () => {
     const req = cohereCodec.embeddingsRequest?.({ model: "embed-v4.0", input: ["a", "b"], dimensions: 512 }, { model: "embed-v4.0", requestId: "r" });
     expect(req?.path).toBe("/v2/embed");
-    expect(JSON.parse(req?.body ?? "{}")).toEqual({ model: "embed-v4.0", texts: ["a", "b"], input_type: "search_document", embedding_types: ["float"], output_dimension: 512 });
+    expect(parseBody(req?.body ?? "{}")).toEqual({ model: "embed-v4.0", texts: ["a", "b"], input_type: "search_document", embedding_types: ["float"], output_dimension: 512 });
     const query = cohereCodec.embeddingsRequest?.({ model: "m", input: "q", input_type: "search_query" }, { model: "m", requestId: "r" });
-    expect(JSON.parse(query?.body ?? "{}")).toMatchObject({ texts: ["q"], input_type: "search_query" });
+    expect(parseBody(query?.body ?? "{}")).toMatchObject({ texts: ["q"], input_type: "search_query" });
     expect(() => cohereCodec.embeddingsRequest?.({ model: "m", input: [1, 2, 3] }, { model: "m", requestId: "r" })).toThrow(GatewayError);
   });
 

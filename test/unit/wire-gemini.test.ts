@@ -33,6 +33,7 @@ import type {
 } from "../../src/wire/gemini/types.js";
 import { geminiFormat } from "../mock-upstream/gemini.js";
 import type { MockReply } from "../mock-upstream/format.js";
+import { parseBody } from "../helpers/upstream-body.js";
 
 const FIXTURES = new URL("../../../shared/fixtures/google/", import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), "utf8");
@@ -64,7 +65,7 @@ function chat(req: Partial<ChatRequest>): ChatRequest {
   return { model: "gemini-2.5-flash", messages: [{ role: "user", content: "hi" }], ...req };
 }
 function body(req: Partial<ChatRequest>, stream = false): GeminiRequest {
-  return JSON.parse(geminiCodec.chatRequest(chat(req), ctx, stream).body) as GeminiRequest;
+  return parseBody(geminiCodec.chatRequest(chat(req), ctx, stream).body) as GeminiRequest;
 }
 
 interface Assembled {
@@ -636,14 +637,14 @@ describe("gemini embeddings and errors", () => {
   it("builds batchEmbedContents and reads the vectors back", () => {
     const req = geminiCodec.embeddingsRequest?.({ model: "x", input: ["a", "bc"], dimensions: 256 }, { ...ctx, model: "models/gemini-embedding-001" });
     expect(req?.path).toBe("/v1beta/models/gemini-embedding-001:batchEmbedContents");
-    expect(JSON.parse(req?.body ?? "")).toEqual({
+    expect(parseBody(req?.body ?? "")).toEqual({
       requests: [
         { model: "models/gemini-embedding-001", content: { parts: [{ text: "a" }] }, outputDimensionality: 256 },
         { model: "models/gemini-embedding-001", content: { parts: [{ text: "bc" }] }, outputDimensionality: 256 },
       ],
     });
     const single = geminiCodec.embeddingsRequest?.({ model: "x", input: "solo" }, { ...ctx, model: "text-embedding-004" });
-    expect(JSON.parse(single?.body ?? "")).toEqual({ requests: [{ model: "models/text-embedding-004", content: { parts: [{ text: "solo" }] } }] });
+    expect(parseBody(single?.body ?? "")).toEqual({ requests: [{ model: "models/text-embedding-004", content: { parts: [{ text: "solo" }] } }] });
 
     const out = geminiCodec.embeddingsResponse?.({ embeddings: [{ values: [0.1, 0.2] }, { values: [0.3] }] }, { ...ctx, model: "gemini-embedding-001" });
     expect(out).toEqual({
@@ -691,7 +692,7 @@ describe("gemini mock upstream round trip", () => {
   it("reads what the codec sends", () => {
     const tools: ChatRequest["tools"] = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }];
     const first = geminiCodec.chatRequest(chat({ messages: [{ role: "user", content: "hello there" }], tools, max_tokens: 64 }), ctx, true);
-    expect(geminiFormat.parseChat(first.path.split("?")[0] as string, JSON.parse(first.body) as JsonObject)).toEqual({
+    expect(geminiFormat.parseChat(first.path.split("?")[0] as string, parseBody(first.body) as JsonObject)).toEqual({
       model: "gemini-2.5-flash",
       stream: true,
       lastUserText: "hello there",
@@ -711,7 +712,7 @@ describe("gemini mock upstream round trip", () => {
       ctx,
       false,
     );
-    expect(geminiFormat.parseChat(second.path, JSON.parse(second.body) as JsonObject)).toMatchObject({ stream: false, lastUserText: "hello there", lastIsToolResult: true });
+    expect(geminiFormat.parseChat(second.path, parseBody(second.body) as JsonObject)).toMatchObject({ stream: false, lastUserText: "hello there", lastIsToolResult: true });
   });
 
   it("shapes bodies like the recorded responses", () => {
@@ -776,7 +777,7 @@ describe("gemini mock upstream round trip", () => {
     }
     const req = geminiCodec.embeddingsRequest?.({ model: "e", input: ["alpha", "beta"] }, { ...ctx, model: "gemini-embedding-001" });
     const vector = (s: string): number[] => [s.length, s.charCodeAt(0)];
-    const mockBody = geminiFormat.embeddingsBody?.(req?.path ?? "", JSON.parse(req?.body ?? "") as JsonObject, vector) ?? "";
+    const mockBody = geminiFormat.embeddingsBody?.(req?.path ?? "", parseBody(req?.body ?? "") as JsonObject, vector) ?? "";
     const out = geminiCodec.embeddingsResponse?.(JSON.parse(mockBody), ctx);
     expect(out?.data.map((d) => d.embedding)).toEqual([vector("alpha"), vector("beta")]);
   });

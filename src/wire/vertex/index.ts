@@ -12,6 +12,7 @@ import type { CodecContext, UpstreamErrorInfo, UpstreamRequest, WireCodec } from
 import { badRequest } from "../../server/errors.js";
 import { anthropicCodec } from "../anthropic/index.js";
 import { geminiCodec } from "../gemini/index.js";
+import { bodyText } from "../../providers/request-body.js";
 
 export const VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16";
 
@@ -31,7 +32,7 @@ function geminiOnVertex(r: UpstreamRequest, model: string): UpstreamRequest {
 }
 
 function anthropicOnVertex(r: UpstreamRequest, model: string, stream: boolean): UpstreamRequest {
-  const body = JSON.parse(r.body) as Record<string, unknown>;
+  const body = JSON.parse(bodyText(r.body)) as Record<string, unknown>;
   delete body.model;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(r.headers)) if (k.toLowerCase() !== "anthropic-version") headers[k] = v;
