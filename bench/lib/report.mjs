@@ -64,6 +64,45 @@ export function evaluateTargets(results) {
   return out;
 }
 
+const TARGET_SHARE = 0.85;
+
+/**
+ * The most CPU a proxy may spend per request (or stream) and still carry 85 % of the direct rate
+ * at 1000 connections, even if every core of the machine were busy: at that rate the load client
+ * and the mock need their own CPU per unit (measured in the gateway's run), and the rest of the
+ * cores is all a proxy can have. A proxy that costs more than this cannot meet the target on the
+ * machine, however it is written. `bench_cores` is every process of the benchmark (load client,
+ * mock, proxies); the load client's share is what remains after the mock and the proxy.
+ */
+export function cpuCeilings(results) {
+  const cores = results.machine.cores;
+  const rows = [];
+  const entry = (kind, unit, row, rateOf) => {
+    const d = row?.direct;
+    const g = row?.gateway;
+    if (!d || !g) return;
+    const perUnit = (x, cpuCores) => (cpuCores * 1e6) / rateOf(x);
+    const target = TARGET_SHARE * rateOf(d);
+    const gm = g.resources._machine.bench_cores - g.resources.gateway.cpu_cores;
+    const loadAndMock = perUnit(g, gm);
+    const ceiling = (cores * 1e6) / target - loadAndMock;
+    const n = row.nginx;
+    rows.push({
+      kind,
+      unit,
+      direct_rate: rateOf(d),
+      target_rate: target,
+      load_and_mock_us: loadAndMock,
+      ceiling_us: ceiling,
+      nginx_us: n ? perUnit(n, n.resources.nginx.cpu_cores) : undefined,
+      gateway_us: perUnit(g, g.resources.gateway.cpu_cores),
+    });
+  };
+  entry("non-streaming", "request", results.unary.find((r) => r.connections === 1000), (x) => x.rps);
+  entry("streaming", "stream", results.stream.find((r) => r.connections === 1000), (x) => x.streams_per_s);
+  return rows;
+}
+
 /** CPU per request or stream, with its user and system parts when the sampler has them. */
 function perUnit(res, n, digits) {
   const total = fmt(res.cpu_us / n, digits);
@@ -123,6 +162,16 @@ export function markdownReport(results) {
       else md += `| ${o.name} | ${o.workers} | not yet available | | | ${o.reason} |\n`;
     }
     md += "\n";
+  }
+
+  const ceilings = cpuCeilings(results);
+  if (ceilings.length) {
+    md += `### CPU ceiling for the 85 % targets (1000 connections, ${m.cores} cores)\n\n`;
+    md += "| load | direct rate /s | 85 % of it | load client + mock CPU µs per unit | ceiling for a proxy, µs per unit | nginx used | gateway used |\n|---|---:|---:|---:|---:|---:|---:|\n";
+    for (const x of ceilings) {
+      md += `| ${x.kind} (per ${x.unit}) | ${fmt(x.direct_rate)} | ${fmt(x.target_rate)} | ${fmt(x.load_and_mock_us)} | ${fmt(x.ceiling_us)} | ${fmt(x.nginx_us)} | ${fmt(x.gateway_us)} |\n`;
+    }
+    md += "\nThe ceiling is what a proxy may spend per unit if the load client, the mock and the proxy kept every core busy at 85 % of the direct rate. A proxy above it cannot meet that target on this machine.\n\n";
   }
 
   if (results.targets?.length) {
