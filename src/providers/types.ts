@@ -96,10 +96,10 @@ export interface CodecContext {
   /** Our request id, used for synthesised response ids where the upstream has none. */
   requestId: string;
   /**
-   * The client's JSON bytes for exactly this request, when nothing (a plugin) may have changed it:
-   * a codec that would send the same object may send these bytes instead of serialising it again.
+   * The client's JSON (text or bytes) for exactly this request, when nothing (a plugin) may have
+   * changed it: a codec that would send the same object may send it instead of serialising again.
    */
-  clientBody?: Uint8Array;
+  clientBody?: string | Uint8Array;
 }
 
 export interface WireCodec {

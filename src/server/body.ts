@@ -8,21 +8,25 @@ const tooLarge = (limit: number): GatewayError =>
   new GatewayError(413, "invalid_request_error", "request_too_large", `Request body exceeds the limit of ${limit} bytes.`);
 
 /**
- * A JSON request body, parsed, with the bytes it was parsed from: forwarded as they are when
- * nothing changes the request. The bytes, not the decoded text, are what a request keeps for its
- * whole life: they sit outside the JS heap, so GC never copies them, and they are written
- * upstream without being encoded again.
+ * A JSON request body, parsed, with what it was parsed from, forwarded as is when nothing changes
+ * the request: a short body as its text (one string write with the upstream request's head), a
+ * long one as its bytes. The bytes sit outside the JS heap, where GC never copies them while the
+ * request waits on the upstream, and go out in one writev with the head, not encoded again.
  */
 export interface JsonBody {
   readonly value: unknown;
-  readonly bytes: Buffer;
+  readonly raw: string | Buffer;
 }
+
+/** Bodies from this size on are kept and forwarded as bytes (see JsonBody). */
+export const FORWARD_AS_BYTES = 4096;
 
 function parse(first: Buffer | undefined, chunks: Buffer[] | undefined, size: number): JsonBody {
   if (size === 0 || first === undefined) throw badRequest("Request body is empty; expected a JSON object.", "invalid_json");
   const bytes = chunks === undefined ? first : Buffer.concat(chunks, size);
+  const text = bytes.toString("utf8");
   try {
-    return { value: JSON.parse(bytes.toString("utf8")), bytes };
+    return { value: JSON.parse(text), raw: size < FORWARD_AS_BYTES ? text : bytes };
   } catch (e) {
     throw badRequest(`Request body is not valid JSON: ${(e as Error).message}`, "invalid_json");
   }

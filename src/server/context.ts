@@ -14,8 +14,8 @@ export interface RequestContext {
   upstreamNs: bigint;
   /** Gateway time (total minus upstream) when the response head was written; 0n until then. */
   overheadNs: bigint;
-  /** The request body's JSON bytes as received (data-plane routes). */
-  clientBody: Uint8Array | undefined;
+  /** The request body's JSON as received (data-plane routes): its text, or its bytes when long. */
+  clientBody: string | Uint8Array | undefined;
   /** Set on the data-plane routes (/v1/...): those requests get a request log row. */
   operation: "chat" | "completions" | "embeddings" | "models" | undefined;
   /** Cost of the request in USD once known (after the response). */

@@ -193,7 +193,7 @@ export class GatewayServer {
   }
 
   private serveJson(data: DataHandler, rt: Runtime, ctx: RequestContext, body: JsonBody, res: HttpResponse): Promise<void> {
-    ctx.clientBody = body.bytes;
+    ctx.clientBody = body.raw;
     return data(rt, ctx, body.value, res);
   }
 

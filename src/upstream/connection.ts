@@ -185,10 +185,9 @@ export class UpstreamConnection {
     // on loopback it also runs the receiving side's network stack (the benchmark's mock).
     if (clock !== undefined) clock.sentAt = clock.readAt = performance.now();
     if (typeof body !== "object") this.socket.write(body === undefined ? head : head + body);
-    else if (head.length + body.byteLength < POOLED_COPY_LIMIT) this.socket.write(withHead(head, body));
     else {
-      // A long body goes out in one writev with the head, not copied: a copy of that size is a
-      // buffer of its own outside the JS heap, and those add up to more frequent full GCs.
+      // Bytes (a long body) go out in one writev with the head, not copied: a copy of that size
+      // is a buffer of its own outside the JS heap, and those add up to more frequent full GCs.
       this.socket.cork();
       this.socket.write(head);
       this.socket.write(body);
@@ -516,14 +515,3 @@ export class UpstreamConnection {
   }
 }
 
-/** Below this size Buffer.allocUnsafe slices its shared pool: a copy is cheaper than a writev. */
-const POOLED_COPY_LIMIT = Buffer.poolSize >>> 1;
-
-/** Head and body in one buffer: one plain write. */
-function withHead(head: string, body: Uint8Array): Buffer {
-  const at = Buffer.byteLength(head);
-  const out = Buffer.allocUnsafe(at + body.byteLength);
-  out.write(head, 0);
-  out.set(body, at);
-  return out;
-}

@@ -27,8 +27,8 @@ export function createOpenAICodec(quirks: OpenAIQuirks = {}): WireCodec {
   const embeddingsPath = quirks.embeddingsPath ?? "/embeddings";
   const hasQuirks = drop.length > 0 || rename.length > 0;
 
-  // The common case (no quirks, model unchanged) sends the client's own JSON bytes when the gateway
-  // has them: serialising a long conversation again costs tens of microseconds.
+  // The common case (no quirks, model unchanged) sends the client's own JSON when the gateway has
+  // it: serialising a long conversation again costs tens of microseconds.
   function body(req: Record<string, unknown>, ctx: CodecContext): string | Uint8Array {
     const model = ctx.model;
     if (!hasQuirks && req.model === model) return ctx.clientBody ?? JSON.stringify(req);
