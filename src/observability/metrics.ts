@@ -25,6 +25,8 @@ interface RequestSeries {
 type CountField = "requests" | "attempts" | "input" | "output";
 
 const MAX_CACHED_SERIES = 10_000;
+/** How often the event-loop lag metric samples the loop's delay. */
+const EVENT_LOOP_SAMPLE_MS = 100;
 const COUNT_FIELDS: readonly CountField[] = ["requests", "attempts", "input", "output"];
 
 function drain(s: RequestSeries, field: CountField): void {
@@ -66,7 +68,9 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "ferrogw_process_" });
+    // The event-loop lag metric samples with a timer of its own in every worker thread: at
+    // prom-client's default (every 10 ms) that timer was nearly all of an idle gateway's CPU.
+    collectDefaultMetrics({ register: this.registry, prefix: "ferrogw_process_", eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     shareWorkerMetrics(() => this.snapshot());
     const registry = this.registry;
     new Gauge({
