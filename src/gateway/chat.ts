@@ -39,6 +39,8 @@ async function chatWithPlugins(rt: Runtime, ctx: RequestContext, first: ChatRequ
     const before = rt.plugins.beforeRequest(pc);
     if (before) await before;
     pc.applyHeaders(res);
+    // What the client sent is no longer exactly this request once a plugin may have changed it.
+    if (!rt.plugins.keepsRequest || pc.req !== first) ctx.clientBody = undefined;
     if (pc.req.model !== req.model) checkModelAccess(rt, ctx, pc.req.model);
     req = pc.req;
     ctx.model = req.model;
@@ -100,8 +102,8 @@ function attemptChat(
   pc?: PluginContext,
 ): Promise<void> {
   const provider = target.provider;
-  // Without plugins the request is exactly what the client sent, so its text may go out as is.
-  const codecCtx: CodecContext = { model: target.upstreamModel(model), requestId: ctx.id, clientBody: pc === undefined ? ctx.clientBody : undefined };
+  // Unless a plugin changed the request, it is exactly what the client sent: its JSON may go out as is.
+  const codecCtx: CodecContext = { model: target.upstreamModel(model), requestId: ctx.id, clientBody: ctx.clientBody };
   ctx.upstreamModel = codecCtx.model;
   const upstreamReq = provider.codec.chatRequest(req, codecCtx, stream);
   return callUpstream(ctx, provider, upstreamReq, !stream).then(({ res: upstream, startNs }) =>

@@ -76,6 +76,7 @@ const usd = (nano: number): number => Math.round(nano) / NANO_USD;
 export class Budget implements Plugin {
   readonly name = "budget";
   readonly type = "guardrail" as const;
+  readonly keepsRequest = true as const;
   private readonly store: BudgetStore;
   private readonly slot: number;
   private readonly configPrice: ModelPrice | undefined;

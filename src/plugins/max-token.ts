@@ -17,6 +17,7 @@ export type MaxTokenConfig = z.output<typeof maxTokenSchema>;
 export class MaxToken implements Plugin {
   readonly name = "max-token";
   readonly type = "guardrail" as const;
+  readonly keepsRequest = true as const;
 
   constructor(private readonly cfg: MaxTokenConfig) {}
 

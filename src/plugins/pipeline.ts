@@ -52,6 +52,8 @@ function toGatewayError(err: unknown): GatewayError {
 export class PluginPipeline implements OutputDispatcher {
   /** False when no plugin is enabled: the request path skips the pipeline entirely. */
   readonly active: boolean;
+  /** No before_request plugin changes the request (see Plugin.keepsRequest). */
+  readonly keepsRequest: boolean;
   private readonly before: Plugin[];
   private readonly after: Plugin[];
   private readonly errors: Plugin[];
@@ -68,6 +70,7 @@ export class PluginPipeline implements OutputDispatcher {
     const all = [...plugins.values()];
     this.active = all.length > 0;
     this.before = stages.before_request.filter((p) => p.beforeRequest);
+    this.keepsRequest = this.before.every((p) => p.keepsRequest === true);
     this.after = stages.after_response.filter((p) => p.afterResponse);
     this.errors = stages.on_error.filter((p) => p.onError);
     this.transforms = all.filter((p) => p.transformResponse);

@@ -48,6 +48,7 @@ function rpmRule(rpm: number): RateRule {
 export class RateLimit implements Plugin {
   readonly name = "rate-limit";
   readonly type = "guardrail" as const;
+  readonly keepsRequest = true as const;
   private readonly limiter: RateLimiter;
   private readonly global: RateRule | undefined;
   private readonly keyRule: RateRule | undefined;

@@ -65,6 +65,7 @@ const FLUSH_LINES = 256;
 export class RequestLogger implements Plugin {
   readonly name = "request-logger";
   readonly type = "logging" as const;
+  readonly keepsRequest = true as const;
   private readonly out: DestinationStream;
   private pending: Pending[] = [];
   private scheduled = false;

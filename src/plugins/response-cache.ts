@@ -51,6 +51,7 @@ export function isDeterministic(req: ChatRequest): boolean {
 export class ResponseCache implements Plugin {
   readonly name = "response-cache";
   readonly type = "transform" as const;
+  readonly keepsRequest = true as const;
   private readonly store: CacheStore;
   private readonly ttlMs: number;
   private readonly slot: number;

@@ -41,6 +41,11 @@ export interface Plugin {
   readonly type: PluginType;
   /** before_request: reject (throw GatewayError), rewrite `pc.req`, or answer from cache (`pc.cached`). */
   beforeRequest?(pc: PluginContext): HookResult;
+  /**
+   * Set by plugins whose before_request only reads `pc.req` (never changes or replaces it): when
+   * every before_request plugin does, the client's own JSON still goes upstream as sent.
+   */
+  readonly keepsRequest?: true;
   /** after_response: runs once the response is complete (after it was sent). Observe and record. */
   afterResponse?(pc: PluginContext, res: ResponseInfo): HookResult;
   /** on_error: the request failed (a rejection, an upstream failure, a broken stream). */

@@ -25,6 +25,7 @@ export type WordFilterConfig = z.output<typeof wordFilterSchema>;
 export class WordFilter implements Plugin {
   readonly name = "word-filter";
   readonly type = "guardrail" as const;
+  readonly keepsRequest = true as const;
   private readonly test: RegExp | undefined;
   beforeRequest?: (pc: PluginContext) => void;
   transformResponse?: (pc: PluginContext, completion: ChatCompletion) => boolean;

@@ -1,6 +1,6 @@
 // A request nothing needs to change goes upstream as the client's own bytes: no second
-// serialisation of a long conversation. Anything that changes it (another model name, a plugin)
-// sends the changed request.
+// serialisation of a long conversation. Plugins that only read the request keep it so; anything
+// that changes it (another model name, a plugin that rewrites) sends the changed request.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
@@ -11,7 +11,8 @@ const CLIENT_TEXT = '{ "messages": [ {"role":"user", "content":"caf\\u00e9 \\/ t
 describe("request bodies forwarded as sent", () => {
   let mock: MockUpstream;
   let gw: TestGateway;
-  let withPlugin: TestGateway;
+  let readers: TestGateway;
+  let rewriter: TestGateway;
   let retrying: TestGateway;
 
   beforeAll(async () => {
@@ -19,12 +20,25 @@ describe("request bodies forwarded as sent", () => {
     const base = await mock.start();
     const env = { OPENAI_API_KEY: "sk-test-passthrough-00000000", OPENAI_BASE_URL: `${base}/v1` };
     gw = await startGateway({ aliases: { fast: "gpt-4o-mini" } }, env);
-    withPlugin = await startGateway({ plugins: [{ name: "max-token", stage: "before_request", config: { max_tokens: 4096 } }] }, env);
+    // The product brief's plugin set: they check the request, none changes it.
+    readers = await startGateway(
+      {
+        plugins: [
+          { name: "word-filter", stage: "before_request", config: { blocked_words: ["secret"] } },
+          { name: "max-token", stage: "before_request", config: { max_tokens: 4096 } },
+          { name: "rate-limit", stage: "before_request", config: { requests_per_second: 1000 } },
+          { name: "request-logger", stage: "before_request", config: { level: "info" } },
+        ],
+      },
+      env,
+    );
+    rewriter = await startGateway({ plugins: [{ name: "pii-guard", stage: "before_request", config: { detect: ["email"], action: "redact" } }] }, env);
     retrying = await startGateway({ targets: [{ virtual_key: "openai", retry: { attempts: 2, initial_backoff_ms: 1, on_status_codes: [503] } }] }, env);
   });
   afterAll(async () => {
     await gw.close();
-    await withPlugin.close();
+    await readers.close();
+    await rewriter.close();
     await retrying.close();
     await mock.close();
   });
@@ -65,10 +79,18 @@ describe("request bodies forwarded as sent", () => {
     expect(JSON.parse(sent ?? "{}")).toEqual({ messages: [{ role: "user", content: "café / tea" }], temperature: 0.5, model: "gpt-4o-mini" });
   });
 
-  it("serialises the request again when a plugin has seen it", async () => {
+  it("keeps the client's bytes through plugins that only read the request", async () => {
     const text = CLIENT_TEXT.replace("MODEL", "gpt-4o-mini");
-    const sent = await send(withPlugin, text);
-    expect(sent).not.toBe(text);
-    expect(JSON.parse(sent ?? "{}")).toEqual(JSON.parse(text));
+    expect(await send(readers, text)).toBe(text);
+  });
+
+  it("sends the rewritten request when a plugin may change it, even if it changed nothing", async () => {
+    const clean = CLIENT_TEXT.replace("MODEL", "gpt-4o-mini");
+    const sentClean = await send(rewriter, clean);
+    expect(sentClean).not.toBe(clean);
+    expect(JSON.parse(sentClean ?? "{}")).toEqual(JSON.parse(clean));
+    const sent = await send(rewriter, clean.replace("tea", "mail bob@example.com"));
+    expect(sent).not.toContain("bob@example.com");
+    expect(sent).toContain("[REDACTED_EMAIL]");
   });
 });
