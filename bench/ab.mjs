@@ -8,12 +8,13 @@
 //   node bench/ab.mjs --a dist --b dist --b-env FERROGW_HEAP_GROWTH=0 --kind stream
 //   node bench/ab.mjs --a dist --b dist --b-node-flag=--single-threaded-gc
 //   node bench/ab.mjs --a OLD/dist --b dist --wrk-script bench/wrk-long-chat.lua   # 17 KB requests
+//   node bench/ab.mjs --a OLD/dist --b dist --kind overhead --connections 50 --plugins   # the plugin set
 //
 // --kind unary (wrk), stream (bench/stream-load.mjs) or overhead (X-Gateway-Overhead-Ms p50 as
 // the rate column). Build an older commit with: git worktree add /tmp/old <rev> && cd /tmp/old &&
 // ln -s "$PWD/../<repo>/node_modules" node_modules && npx tsc -p tsconfig.build.json
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { clearInterval, setInterval } from "node:timers";
@@ -41,10 +42,12 @@ const { values: opt } = parseArgs({
     rounds: { type: "string", default: "4" },
     duration: { type: "string", default: "6" },
     workers: { type: "string", default: "2" },
+    // both gateways with the product brief's plugin set (bench/plugins.yaml)
+    plugins: { type: "boolean", default: false },
   },
 });
 if (!opt.a || !opt.b) {
-  process.stderr.write("usage: node bench/ab.mjs --a DIST --b DIST [--kind unary|stream|overhead] [--connections N] [--rounds R] [--duration S] [--workers W] [--a-env K=V] [--b-env K=V] [--a-node-flag=F] [--b-node-flag=F]\n");
+  process.stderr.write("usage: node bench/ab.mjs --a DIST --b DIST [--kind unary|stream|overhead] [--connections N] [--rounds R] [--duration S] [--workers W] [--a-env K=V] [--b-env K=V] [--a-node-flag=F] [--b-node-flag=F] [--plugins] [--wrk-script FILE]\n");
   process.exit(2);
 }
 
@@ -52,7 +55,8 @@ const tmp = mkdtempSync(join(tmpdir(), "ferrogw-ab-"));
 const mockPort = await freePort();
 const mock = spawn(process.execPath, [join(BENCH, "..", "dist-bench", "bench", "mock-main.js"), "--port", String(mockPort), "--latency", "60", "--chunks", "20", "--chunk-delay", "5", "--mode", "raw"], { stdio: "ignore" });
 const config = join(tmp, "gateway.yaml");
-writeFileSync(config, `strategy: { mode: single }\ntargets: [{ virtual_key: openai }]\nproviders:\n  openai:\n    base_url: http://127.0.0.1:${mockPort}/v1\n    api_key: sk-bench-not-a-real-key-0000\n`);
+const plugins = opt.plugins ? readFileSync(join(BENCH, "plugins.yaml"), "utf8") : "";
+writeFileSync(config, `strategy: { mode: single }\ntargets: [{ virtual_key: openai }]\nproviders:\n  openai:\n    base_url: http://127.0.0.1:${mockPort}/v1\n    api_key: sk-bench-not-a-real-key-0000\n${plugins}`);
 
 
 /** Every process this run started, killed however it ends (a gateway that failed to start included). */
