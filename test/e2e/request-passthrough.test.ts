@@ -1,9 +1,11 @@
 // A request nothing needs to change goes upstream as the client's own bytes: no second
 // serialisation of a long conversation. Plugins that only read the request keep it so; anything
 // that changes it (another model name, a plugin that rewrites) sends the changed request.
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { setRequestLogDestination } from "../../src/plugins/request-logger.js";
 
 // Spacing, key order and escapes that JSON.stringify would not reproduce.
 const CLIENT_TEXT = '{ "messages": [ {"role":"user", "content":"caf\\u00e9 \\/ tea"} ],\n  "temperature": 0.50, "model": "MODEL" }';
@@ -21,6 +23,7 @@ describe("request bodies forwarded as sent", () => {
     const env = { OPENAI_API_KEY: "sk-test-passthrough-00000000", OPENAI_BASE_URL: `${base}/v1` };
     gw = await startGateway({ aliases: { fast: "gpt-4o-mini" } }, env);
     // The product brief's plugin set: they check the request, none changes it.
+    setRequestLogDestination(new Writable({ write: (_c, _e, cb) => cb() }));
     readers = await startGateway(
       {
         plugins: [
@@ -32,6 +35,7 @@ describe("request bodies forwarded as sent", () => {
       },
       env,
     );
+    setRequestLogDestination(undefined);
     rewriter = await startGateway({ plugins: [{ name: "pii-guard", stage: "before_request", config: { detect: ["email"], action: "redact" } }] }, env);
     retrying = await startGateway({ targets: [{ virtual_key: "openai", retry: { attempts: 2, initial_backoff_ms: 1, on_status_codes: [503] } }] }, env);
   });
