@@ -6,14 +6,15 @@
 //   (the ceiling), (2) through nginx as a plain reverse proxy (what a proxy costs here) and
 //   (3) through ferrogw; RPS, p50, p99, errors, the gateway's peak RSS and CPU µs per request,
 //   and the gateway's RPS as a ratio of both. Then streaming (own load client: streams/s, TTFB,
-//   lost chunks) and the in-process overhead header, bare and with the plugin set.
+//   lost chunks), long conversations (17 KB requests) at the highest level, and the in-process
+//   overhead header, bare and with the plugin set.
 //
 //   npm run bench                 full mode (the numbers in BENCHMARKS.md; ~8 minutes)
 //   npm run bench -- --quick      a few seconds per level, for development
 //   npm run bench -- --profile    run the gateway under --cpu-prof at one level and print the
 //                                 top self-time functions (see BENCHMARKS.md)
 // Other flags: --levels 50,150 --stream-levels 100,1000 --duration S --warmup S --workers N
-// (gateway workers; default = cores) --mock-workers N --only unary,stream,overhead
+// (gateway workers; default = cores) --mock-workers N --only unary,stream,long,overhead
 // --stream-client raw|undici (the streaming load client; undici is the old, heavier one)
 // Results: bench/results/<timestamp>.json and .md (gitignored).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -47,7 +48,7 @@ const { values: opt } = parseArgs({
     "mock-mode": { type: "string", default: "raw" },
     "stream-client": { type: "string", default: "raw" },
     "load-threads": { type: "string", default: "2" },
-    only: { type: "string", default: "unary,stream,overhead" },
+    only: { type: "string", default: "unary,stream,long,overhead" },
     targets: { type: "string", default: "direct,nginx,gateway" },
     "profile-level": { type: "string", default: "1000" },
     tries: { type: "string" },
@@ -207,9 +208,9 @@ async function startGateway(name, config, { nodeArgs = [], workers = cfg.workers
 
 // ---- load runs ---------------------------------------------------------------------------
 
-async function wrk(url, connections, durationS) {
+async function wrk(url, connections, durationS, script = "wrk-chat.lua") {
   const threads = Math.min(cfg.loadThreads, connections);
-  const r = await runCommand(tools.wrk, ["-t", String(threads), "-c", String(connections), "-d", `${durationS}s`, "--timeout", "10s", "-s", join(BENCH, "wrk-chat.lua"), url], {
+  const r = await runCommand(tools.wrk, ["-t", String(threads), "-c", String(connections), "-d", `${durationS}s`, "--timeout", "10s", "-s", join(BENCH, script), url], {
     timeoutMs: (durationS + 60) * 1000,
   });
   const line = r.stdout.split("\n").find((l) => l.startsWith("WRK_JSON "));
@@ -272,7 +273,7 @@ async function sampled(groups, fn) {
 
 // ---- the run -----------------------------------------------------------------------------
 
-const results = { machine, config: { ...cfg, only: [...cfg.only] }, started: new Date().toISOString(), unary: [], stream: [], overhead: [], profile: null };
+const results = { machine, config: { ...cfg, only: [...cfg.only] }, started: new Date().toISOString(), unary: [], stream: [], long: [], overhead: [], profile: null };
 
 try {
   const mock = await startMock();
@@ -337,6 +338,28 @@ try {
         }
         results.stream.push(row);
       }
+    }
+
+    if (cfg.only.has("long")) {
+      // A real chat history instead of one short message: the cost of carrying request bodies
+      // (memory above all) shows here, at the highest non-streaming level.
+      const c = Math.max(...cfg.levels);
+      log(`\n== long conversations (17 KB requests, bench/wrk-long-chat.lua): ${c} connections, ${cfg.durationS}s ==`);
+      const row = { connections: c };
+      for (const t of cfg.targets) {
+        if (!urls[t]) continue;
+        const url = `${urls[t]}/v1/chat/completions`;
+        if (cfg.warmupS > 0) await wrk(url, c, cfg.warmupS, "wrk-long-chat.lua");
+        await sleep(300);
+        row[t] = await sampled(groups, () => wrk(url, c, cfg.durationS, "wrk-long-chat.lua"));
+        const r = row[t];
+        log(
+          `  c=${String(c).padStart(4)} ${t.padEnd(7)} ${String(Math.round(r.rps)).padStart(6)} rps  p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  err ${r.errors}` +
+            (t === "gateway" ? ` gw ${Math.round(r.resources.gateway.cpu_us / r.requests)} µs/req, RSS ${r.resources.gateway.peak_rss_mb_total} MB` : ""),
+        );
+        await sleep(500);
+      }
+      results.long.push(row);
     }
 
     if (cfg.only.has("overhead")) {

@@ -22,6 +22,9 @@ events {
 }
 http {
   access_log off;
+  # Request bodies stay in memory, as in the gateway (the default 16k spills longer ones to a
+  # temp file, which nginx's unprivileged workers cannot open inside the run's private temp dir).
+  client_body_buffer_size 1m;
   client_body_temp_path ${join(dir, "client_body")};
   proxy_temp_path ${join(dir, "proxy")};
   fastcgi_temp_path ${join(dir, "fastcgi")};

@@ -110,6 +110,25 @@ function perUnit(res, n, digits) {
   return `${total} (${fmt((res.cpu_us - res.sys_us) / n, 0)} + ${fmt(res.sys_us / n, 0)})`;
 }
 
+/** A table of wrk levels: direct, nginx and gateway side by side, one row per level. */
+function wrkTable(rows, c) {
+  let md = "";
+  md += "| conns | direct RPS | nginx RPS | gateway RPS | gw/direct | gw/nginx | direct p50 / p99 ms | nginx p50 / p99 ms | gateway p50 / p99 ms | errors d/n/g | gw peak RSS per worker (total) | gw CPU µs/req (user + system) | nginx CPU µs/req (user + system) | mock CPU (direct) | other load d/n/g (cores) |\n";
+  md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const r of rows) {
+    const d = r.direct;
+    const n = r.nginx;
+    const g = r.gateway;
+    const gr = g?.resources.gateway;
+    const nr = n?.resources.nginx;
+    md += `| ${r.connections} | ${fmt(d?.rps)} | ${fmt(n?.rps)} | ${fmt(g?.rps)} | ${d && g ? pct(g.rps / d.rps) : "–"} | ${n && g ? pct(g.rps / n.rps) : "–"} `;
+    md += `| ${fmt(d?.p50_ms, 2)} / ${fmt(d?.p99_ms, 2)} | ${fmt(n?.p50_ms, 2)} / ${fmt(n?.p99_ms, 2)} | ${fmt(g?.p50_ms, 2)} / ${fmt(g?.p99_ms, 2)} `;
+    md += `| ${d?.errors ?? "–"}/${n?.errors ?? "–"}/${g?.errors ?? "–"} | ${gr ? `${fmt(rssPerWorker(gr, c.workers))} MB (${fmt(gr.peak_rss_mb_total)} MB)` : "–"} `;
+    md += `| ${g ? perUnit(gr, g.requests, 1) : "–"} | ${n ? perUnit(nr, n.requests, 1) : "–"} | ${d ? `${fmt(d.resources.mock.cpu_cores * 100)}% of a core` : "–"} | ${[d, n, g].map(other).join("/")} |\n`;
+  }
+  return `${md}\n`;
+}
+
 export function markdownReport(results) {
   const m = results.machine;
   const c = results.config;
@@ -121,20 +140,12 @@ export function markdownReport(results) {
 
   if (results.unary.length) {
     md += "### Non-streaming (wrk)\n\n";
-    md += "| conns | direct RPS | nginx RPS | gateway RPS | gw/direct | gw/nginx | direct p50 / p99 ms | nginx p50 / p99 ms | gateway p50 / p99 ms | errors d/n/g | gw peak RSS per worker (total) | gw CPU µs/req (user + system) | nginx CPU µs/req (user + system) | mock CPU (direct) | other load d/n/g (cores) |\n";
-    md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-    for (const r of results.unary) {
-      const d = r.direct;
-      const n = r.nginx;
-      const g = r.gateway;
-      const gr = g?.resources.gateway;
-      const nr = n?.resources.nginx;
-      md += `| ${r.connections} | ${fmt(d?.rps)} | ${fmt(n?.rps)} | ${fmt(g?.rps)} | ${d && g ? pct(g.rps / d.rps) : "–"} | ${n && g ? pct(g.rps / n.rps) : "–"} `;
-      md += `| ${fmt(d?.p50_ms, 2)} / ${fmt(d?.p99_ms, 2)} | ${fmt(n?.p50_ms, 2)} / ${fmt(n?.p99_ms, 2)} | ${fmt(g?.p50_ms, 2)} / ${fmt(g?.p99_ms, 2)} `;
-      md += `| ${d?.errors ?? "–"}/${n?.errors ?? "–"}/${g?.errors ?? "–"} | ${gr ? `${fmt(rssPerWorker(gr, c.workers))} MB (${fmt(gr.peak_rss_mb_total)} MB)` : "–"} `;
-      md += `| ${g ? perUnit(gr, g.requests, 1) : "–"} | ${n ? perUnit(nr, n.requests, 1) : "–"} | ${d ? `${fmt(d.resources.mock.cpu_cores * 100)}% of a core` : "–"} | ${[d, n, g].map(other).join("/")} |\n`;
-    }
-    md += "\n";
+    md += wrkTable(results.unary, c);
+  }
+
+  if (results.long?.length) {
+    md += "### Long conversations (wrk, `bench/wrk-long-chat.lua`: a 17 KB chat history per request)\n\n";
+    md += wrkTable(results.long, c);
   }
 
   if (results.stream.length) {

@@ -123,6 +123,20 @@ describe("timeouts and cancellation", () => {
     expect(err.code).toBe("upstream_timeout");
   });
 
+  // The first attempt lets go of the parsed request (it sends the client's own JSON); a fallback
+  // that must write the request anew parses that JSON again.
+  it("a fallback to a renamed model sends the whole conversation, renamed", async () => {
+    const { gw, a, b } = await setup({ targets: [{ virtual_key: "a" }, { virtual_key: "b", model_map: { "gpt-4o-mini": "gpt-4o" } }] });
+    a.enqueue({ status: 503 });
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = Array.from({ length: 30 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `turn ${i} ${"é".repeat(200)}` }));
+    const out = await gw.client.chat.completions.create({ model: "gpt-4o-mini", messages, temperature: 0.25, stream: true, stream_options: { include_usage: true } });
+    let chunks = 0;
+    for await (const c of out) if (c.choices.length > 0 || c.usage) chunks++;
+    expect(chunks).toBeGreaterThan(0);
+    expect(a.requests.at(-1)?.body).toMatchObject({ model: "gpt-4o-mini", messages });
+    expect(b.requests.at(-1)?.body).toEqual({ model: "gpt-4o", messages, temperature: 0.25, stream: true, stream_options: { include_usage: true } });
+  });
+
   it("request_timeout bounds all attempts together with 504 request_timeout", async () => {
     const { gw, a } = await setup({ request_timeout: "300ms", targets: [{ virtual_key: "a", retry: retry(5) }, { virtual_key: "b" }] });
     a.enqueue({ status: 503 }, { delayMs: 2000 });

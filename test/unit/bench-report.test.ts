@@ -53,6 +53,16 @@ describe("bench report: CPU ceiling for the 85 % targets", () => {
     expect(cpuCeilings({ ...results, unary: [{ connections: 1000, direct: results.unary[0]?.direct }] })).toEqual([]);
   });
 
+  it("reports long conversations in a table of their own, like the short requests", () => {
+    const md = markdownReport({ ...results, long: results.unary });
+    const tables = md.split("### ");
+    const short = tables.find((t) => t.startsWith("Non-streaming"));
+    const long = tables.find((t) => t.startsWith("Long conversations"));
+    expect(long).toContain("| 1000 | 10000 | 9000 | 8000 | 80.0% | 88.9% |");
+    expect(long?.slice(long.indexOf("\n"))).toBe(short?.slice(short.indexOf("\n")));
+    expect(markdownReport(results)).not.toContain("Long conversations");
+  });
+
   it("prints the ceiling next to what nginx and the gateway used", () => {
     const md = markdownReport(results);
     expect(md).toContain("### CPU ceiling for the 85 % targets (1000 connections, 2 cores)");
