@@ -340,28 +340,6 @@ try {
       }
     }
 
-    if (cfg.only.has("long")) {
-      // A real chat history instead of one short message: the cost of carrying request bodies
-      // (memory above all) shows here, at the highest non-streaming level.
-      const c = Math.max(...cfg.levels);
-      log(`\n== long conversations (17 KB requests, bench/wrk-long-chat.lua): ${c} connections, ${cfg.durationS}s ==`);
-      const row = { connections: c };
-      for (const t of cfg.targets) {
-        if (!urls[t]) continue;
-        const url = `${urls[t]}/v1/chat/completions`;
-        if (cfg.warmupS > 0) await wrk(url, c, cfg.warmupS, "wrk-long-chat.lua");
-        await sleep(300);
-        row[t] = await sampled(groups, () => wrk(url, c, cfg.durationS, "wrk-long-chat.lua"));
-        const r = row[t];
-        log(
-          `  c=${String(c).padStart(4)} ${t.padEnd(7)} ${String(Math.round(r.rps)).padStart(6)} rps  p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  err ${r.errors}` +
-            (t === "gateway" ? ` gw ${Math.round(r.resources.gateway.cpu_us / r.requests)} µs/req, RSS ${r.resources.gateway.peak_rss_mb_total} MB` : ""),
-        );
-        await sleep(500);
-      }
-      results.long.push(row);
-    }
-
     if (cfg.only.has("overhead")) {
       log(`\n== in-process overhead (X-Gateway-Overhead-Ms), ${cfg.overheadConnections} connections, ${cfg.overheadS}s ==`);
       const bare = await overheadLoad(urls.gateway, cfg.overheadConnections, cfg.overheadS);
@@ -375,6 +353,35 @@ try {
       for (const w of counts) results.overhead.push(await overheadRow(mock, true, w));
     } else {
       await stopProcess(gw.proc);
+    }
+
+    if (cfg.only.has("long")) {
+      // A real chat history instead of one short message: the cost of carrying request bodies
+      // (memory above all) shows here, at the highest non-streaming level. Last, on a gateway of
+      // its own: the heap a long-conversation run leaves behind (in the gateway and the mock)
+      // would weigh on whatever ran after it.
+      const c = Math.max(...cfg.levels);
+      const lgw = await startGateway("gateway-long", gatewayConfig(mock.port));
+      if (lgw.failed) throw new Error(`gateway did not start:\n${lgw.log}`);
+      const lgroups = { ...groups, gateway: lgw.proc.pid };
+      const lurls = { ...urls, gateway: `http://127.0.0.1:${lgw.port}` };
+      log(`\n== long conversations (17 KB requests, bench/wrk-long-chat.lua): ${c} connections, ${cfg.durationS}s ==`);
+      const row = { connections: c };
+      for (const t of cfg.targets) {
+        if (!lurls[t]) continue;
+        const url = `${lurls[t]}/v1/chat/completions`;
+        if (cfg.warmupS > 0) await wrk(url, c, cfg.warmupS, "wrk-long-chat.lua");
+        await sleep(300);
+        row[t] = await sampled(lgroups, () => wrk(url, c, cfg.durationS, "wrk-long-chat.lua"));
+        const r = row[t];
+        log(
+          `  c=${String(c).padStart(4)} ${t.padEnd(7)} ${String(Math.round(r.rps)).padStart(6)} rps  p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  err ${r.errors}` +
+            (t === "gateway" ? ` gw ${Math.round(r.resources.gateway.cpu_us / r.requests)} µs/req, RSS ${r.resources.gateway.peak_rss_mb_total} MB` : ""),
+        );
+        await sleep(500);
+      }
+      results.long.push(row);
+      await stopProcess(lgw.proc);
     }
   }
 } finally {
