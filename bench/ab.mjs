@@ -97,8 +97,9 @@ async function load(port) {
     // every stream of the run, warm-up included: the CPU sampled around load() went into all of them
     return { n: j.all_streams, rate: j.streams_per_s, p99: j.total_ms.p99 };
   }
+  // p99: the latency distribution's own line, not a "…99%" in the thread-stats columns.
   const { stdout } = await run("wrk", ["-t2", `-c${opt.connections}`, `-d${opt.duration}s`, "--timeout", "10s", "--latency", "-s", resolve(opt["wrk-script"]), `${url}/v1/chat/completions`]);
-  return { n: Number(/(\d+) requests in/.exec(stdout)?.[1]), rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]), p99: /99%\s+(\S+)/.exec(stdout)?.[1] };
+  return { n: Number(/(\d+) requests in/.exec(stdout)?.[1]), rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]), p99: /^\s+99%\s+(\S+)/m.exec(stdout)?.[1] };
 }
 
 const gws = [await startGateway("A", opt.a, opt["a-env"], opt["a-node-flag"]), await startGateway("B", opt.b, opt["b-env"], opt["b-node-flag"])];
