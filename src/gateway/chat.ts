@@ -46,6 +46,7 @@ class RequestSource {
 
   take(): ChatRequest {
     const req = this.first;
+    // Released only when the JSON is at hand (below), so it is there to parse again.
     if (req === undefined) return validateChat(JSON.parse(bodyText(this.json as string | Uint8Array)));
     if (this.json !== undefined) this.first = undefined;
     return req;

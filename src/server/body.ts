@@ -19,7 +19,7 @@ export interface JsonBody {
 }
 
 /** Bodies from this size on are kept and forwarded as bytes (see JsonBody). */
-export const FORWARD_AS_BYTES = 4096;
+const FORWARD_AS_BYTES = 4096;
 
 function parse(first: Buffer | undefined, chunks: Buffer[] | undefined, size: number): JsonBody {
   if (size === 0 || first === undefined) throw badRequest("Request body is empty; expected a JSON object.", "invalid_json");
