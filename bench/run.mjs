@@ -5,7 +5,8 @@
 //   connections, each level for a bounded time, sent in the same run (1) directly to the mock
 //   (the ceiling), (2) through nginx as a plain reverse proxy (what a proxy costs here) and
 //   (3) through ferrogw; RPS, p50, p99, errors, the gateway's peak RSS and CPU µs per request,
-//   and the gateway's RPS as a ratio of both. Then streaming (own load client: streams/s, TTFB,
+//   and the gateway's RPS as a ratio of both. At the highest level, also through a Node TCP relay
+//   with no HTTP (bench/tcp-relay.mjs): the least any Node proxy costs on the machine. Then streaming (own load client: streams/s, TTFB,
 //   lost chunks), long conversations (17 KB requests) at the highest level, and the in-process
 //   overhead header, bare and with the plugin set.
 //
@@ -49,7 +50,7 @@ const { values: opt } = parseArgs({
     "stream-client": { type: "string", default: "raw" },
     "load-threads": { type: "string", default: "2" },
     only: { type: "string", default: "unary,stream,long,overhead" },
-    targets: { type: "string", default: "direct,nginx,gateway" },
+    targets: { type: "string", default: "direct,nginx,relay,gateway" },
     "profile-level": { type: "string", default: "1000" },
     tries: { type: "string" },
     "foreign-max": { type: "string", default: "0.15" },
@@ -141,6 +142,15 @@ async function startMock() {
   const p = await startProcess("mock", process.execPath, args, { logFile: join(tmp, "mock.log"), readyLine: /mock listening \S+ mode=\S+ pid=\d+ body_bytes=(\d+) frames=(\d+)/ });
   procs.push(p);
   return { proc: p, port, bodyBytes: Number(p.match[1]), frames: Number(p.match[2]) };
+}
+
+/** The Node floor (bench/tcp-relay.mjs): as many worker processes as nginx and the gateway have. */
+async function startRelay(upstreamPort) {
+  const port = await freePort();
+  const args = [join(BENCH, "tcp-relay.mjs"), "--port", String(port), "--upstream-port", String(upstreamPort), "--workers", String(cfg.workers)];
+  const p = await startProcess("relay", process.execPath, args, { logFile: join(tmp, "relay.log"), readyLine: /relay listening/ });
+  procs.push(p);
+  return { proc: p, port };
 }
 
 async function startNginx(upstreamPort) {
@@ -285,23 +295,28 @@ try {
   } else {
     const nginx = cfg.targets.includes("nginx") ? await startNginx(mock.port) : undefined;
     if (nginx) log(`nginx: ports ${nginx.port} (buffered) / ${nginx.streamPort} (proxy_buffering off), ${cfg.workers} workers`);
+    const relay = cfg.targets.includes("relay") ? await startRelay(mock.port) : undefined;
+    if (relay) log(`Node floor: bench/tcp-relay.mjs on port ${relay.port}, ${cfg.workers} workers, at the highest level of each section`);
     const gw = await startGateway("gateway", gatewayConfig(mock.port));
     if (gw.failed) throw new Error(`gateway did not start:\n${gw.log}`);
     log(`gateway: port ${gw.port}, --workers ${gw.workers}`);
-    const groups = { mock: mock.proc.pid, nginx: nginx?.proc.pid, gateway: gw.proc.pid };
+    const groups = { mock: mock.proc.pid, nginx: nginx?.proc.pid, relay: relay?.proc.pid, gateway: gw.proc.pid };
     const urls = {
       direct: `http://127.0.0.1:${mock.port}`,
       nginx: nginx && `http://127.0.0.1:${nginx.port}`,
+      relay: relay && `http://127.0.0.1:${relay.port}`,
       gateway: `http://127.0.0.1:${gw.port}`,
     };
     const streamUrls = { ...urls, nginx: nginx && `http://127.0.0.1:${nginx.streamPort}` };
+    // The relay is a reference for the CPU-ceiling table: only the highest level of each section.
+    const runs = (t, c, levels) => urls[t] !== undefined && (t !== "relay" || c === Math.max(...levels));
 
     if (cfg.only.has("unary")) {
       log(`\n== non-streaming: ${cfg.levels.join("/")} connections, ${cfg.durationS}s each (+${cfg.warmupS}s warm-up) ==`);
       for (const c of cfg.levels) {
         const row = { connections: c };
         for (const t of cfg.targets) {
-          if (!urls[t]) continue;
+          if (!runs(t, c, cfg.levels)) continue;
           const url = `${urls[t]}/v1/chat/completions`;
           if (cfg.warmupS > 0) await wrk(url, c, cfg.warmupS);
           await sleep(300);
@@ -311,6 +326,7 @@ try {
             `  c=${String(c).padStart(4)} ${t.padEnd(7)} ${String(Math.round(r.rps)).padStart(6)} rps  p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  err ${r.errors}` +
               `  cpu: mock ${r.resources.mock.cpu_cores}` +
               (t === "nginx" ? ` nginx ${r.resources.nginx.cpu_cores}` : "") +
+              (t === "relay" ? ` relay ${r.resources.relay.cpu_cores} (${Math.round(r.resources.relay.cpu_us / r.requests)} µs/req)` : "") +
               (t === "gateway" ? ` gw ${r.resources.gateway.cpu_cores} (${Math.round(r.resources.gateway.cpu_us / r.requests)} µs/req, RSS ${r.resources.gateway.peak_rss_mb_max_process} MB)` : "") +
               ` other ${r.resources._machine.foreign_cores}`,
           );
@@ -325,7 +341,7 @@ try {
       for (const c of cfg.streamLevels) {
         const row = { connections: c };
         for (const t of cfg.targets) {
-          if (!streamUrls[t]) continue;
+          if (!runs(t, c, cfg.streamLevels)) continue;
           await sleep(300);
           row[t] = await sampled(groups, () => streamLoad(streamUrls[t], c, cfg.durationS, cfg.warmupS, mock.frames));
           const r = row[t];
@@ -368,7 +384,7 @@ try {
       log(`\n== long conversations (17 KB requests, bench/wrk-long-chat.lua): ${c} connections, ${cfg.durationS}s ==`);
       const row = { connections: c };
       for (const t of cfg.targets) {
-        if (!lurls[t]) continue;
+        if (!lurls[t] || t === "relay") continue;
         const url = `${lurls[t]}/v1/chat/completions`;
         if (cfg.warmupS > 0) await wrk(url, c, cfg.warmupS, "wrk-long-chat.lua");
         await sleep(300);

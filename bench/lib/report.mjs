@@ -86,7 +86,11 @@ export function cpuCeilings(results) {
     const gm = g.resources._machine.bench_cores - g.resources.gateway.cpu_cores;
     const loadAndMock = perUnit(g, gm);
     const ceiling = (cores * 1e6) / target - loadAndMock;
-    const n = row.nginx;
+    /** What a proxy used per unit, and the share of the direct rate it carried. */
+    const used = (name) => {
+      const x = row[name];
+      return x ? { us: perUnit(x, x.resources[name].cpu_cores), share: rateOf(x) / rateOf(d) } : undefined;
+    };
     rows.push({
       kind,
       unit,
@@ -94,8 +98,9 @@ export function cpuCeilings(results) {
       target_rate: target,
       load_and_mock_us: loadAndMock,
       ceiling_us: ceiling,
-      nginx_us: n ? perUnit(n, n.resources.nginx.cpu_cores) : undefined,
-      gateway_us: perUnit(g, g.resources.gateway.cpu_cores),
+      nginx: used("nginx"),
+      relay: used("relay"),
+      gateway: used("gateway"),
     });
   };
   entry("non-streaming", "request", results.unary.find((r) => r.connections === 1000), (x) => x.rps);
@@ -153,11 +158,11 @@ export function markdownReport(results) {
     md += "| conns | via | streams/s | ratio to direct | events/s | TTFB p50 / p99 ms | total p50 / p99 ms | incomplete streams | errors | proxy CPU µs/stream (user + system) | mock CPU (cores) | gw peak RSS per worker | other load (cores) |\n";
     md += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const r of results.stream) {
-      for (const t of ["direct", "nginx", "gateway"]) {
+      for (const t of ["direct", "nginx", "relay", "gateway"]) {
         const x = r[t];
         if (!x) continue;
-        const proxy = t === "gateway" ? x.resources.gateway : t === "nginx" ? x.resources.nginx : undefined;
-        md += `| ${r.connections} | ${t} | ${fmt(x.streams_per_s)} | ${r.direct ? pct(x.streams_per_s / r.direct.streams_per_s) : "–"} | ${fmt(x.events_per_s)} `;
+        const proxy = t === "direct" ? undefined : x.resources[t];
+        md += `| ${r.connections} | ${t === "relay" ? "Node relay" : t} | ${fmt(x.streams_per_s)} | ${r.direct ? pct(x.streams_per_s / r.direct.streams_per_s) : "–"} | ${fmt(x.events_per_s)} `;
         md += `| ${fmt(x.ttfb_ms.p50, 2)} / ${fmt(x.ttfb_ms.p99, 2)} | ${fmt(x.total_ms.p50, 1)} / ${fmt(x.total_ms.p99, 1)} | ${x.lost} | ${x.errors} `;
         md += `| ${proxy !== undefined && x.ok ? perUnit(proxy, x.all_streams ?? x.ok, 0) : "–"} | ${fmt(x.resources.mock?.cpu_cores, 2)} | ${t === "gateway" ? `${fmt(rssPerWorker(x.resources.gateway, c.workers))} MB` : "–"} | ${other(x)} |\n`;
       }
@@ -178,11 +183,12 @@ export function markdownReport(results) {
   const ceilings = cpuCeilings(results);
   if (ceilings.length) {
     md += `### CPU ceiling for the 85 % targets (1000 connections, ${m.cores} cores)\n\n`;
-    md += "| load | direct rate /s | 85 % of it | load client + mock CPU µs per unit | ceiling for a proxy, µs per unit | nginx used | gateway used |\n|---|---:|---:|---:|---:|---:|---:|\n";
+    md += "| load | direct rate /s | 85 % of it | load client + mock CPU µs per unit | ceiling for a proxy, µs per unit | nginx used (share of direct) | Node relay used (share) | gateway used (share) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    const used = (u) => (u ? `${fmt(u.us)} (${pct(u.share)})` : "–");
     for (const x of ceilings) {
-      md += `| ${x.kind} (per ${x.unit}) | ${fmt(x.direct_rate)} | ${fmt(x.target_rate)} | ${fmt(x.load_and_mock_us)} | ${fmt(x.ceiling_us)} | ${fmt(x.nginx_us)} | ${fmt(x.gateway_us)} |\n`;
+      md += `| ${x.kind} (per ${x.unit}) | ${fmt(x.direct_rate)} | ${fmt(x.target_rate)} | ${fmt(x.load_and_mock_us)} | ${fmt(x.ceiling_us)} | ${used(x.nginx)} | ${used(x.relay)} | ${used(x.gateway)} |\n`;
     }
-    md += "\nThe ceiling is what a proxy may spend per unit if the load client, the mock and the proxy kept every core busy at 85 % of the direct rate. A proxy above it cannot meet that target on this machine.\n\n";
+    md += "\nThe ceiling is what a proxy may spend per unit if the load client, the mock and the proxy kept every core busy at 85 % of the direct rate. A proxy above it cannot meet that target on this machine. The Node relay (`bench/tcp-relay.mjs`) copies bytes between a client connection and its own upstream connection with no HTTP at all: the least any Node proxy costs here.\n\n";
   }
 
   if (results.targets?.length) {

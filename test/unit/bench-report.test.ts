@@ -10,8 +10,15 @@ interface Ceiling {
   target_rate: number;
   load_and_mock_us: number;
   ceiling_us: number;
-  nginx_us: number | undefined;
-  gateway_us: number;
+  nginx: Used | undefined;
+  relay: Used | undefined;
+  gateway: Used;
+}
+
+/** CPU µs per unit a proxy used, and the share of the direct rate it carried. */
+interface Used {
+  us: number;
+  share: number;
 }
 
 const REPORT = new URL("../../bench/lib/report.mjs", import.meta.url).href;
@@ -30,6 +37,7 @@ const results = {
       connections: 1000,
       direct: { rps: 10_000, requests: 40_000, resources: { ...machine(0.3), mock: { cpu_cores: 0.2 } } },
       nginx: { rps: 9_000, requests: 36_000, resources: { ...machine(0.7), mock: { cpu_cores: 0.2 }, nginx: { cpu_cores: 0.27, cpu_us: 1, sys_us: 0 } } },
+      relay: { rps: 9_500, requests: 38_000, resources: { ...machine(0.9), mock: { cpu_cores: 0.2 }, relay: { cpu_cores: 0.38, cpu_us: 1, sys_us: 0 } } },
       gateway: { rps: 8_000, requests: 32_000, resources: { ...machine(1.2), mock: { cpu_cores: 0.2 }, gateway: { cpu_cores: 0.8, cpu_us: 1, sys_us: 0, peak_rss_mb_total: 200 } } },
     },
   ],
@@ -45,8 +53,11 @@ describe("bench report: CPU ceiling for the 85 % targets", () => {
     expect(c?.target_rate).toBeCloseTo(8_500);
     expect(c?.load_and_mock_us).toBeCloseTo(50);
     expect(c?.ceiling_us).toBeCloseTo(2e6 / 8_500 - 50);
-    expect(c?.gateway_us).toBeCloseTo(100);
-    expect(c?.nginx_us).toBeCloseTo(30);
+    expect(c?.gateway?.us).toBeCloseTo(100);
+    expect(c?.gateway?.share).toBeCloseTo(0.8);
+    expect(c?.nginx?.us).toBeCloseTo(30);
+    expect(c?.relay?.us).toBeCloseTo(40);
+    expect(c?.relay?.share).toBeCloseTo(0.95);
   });
 
   it("has no ceiling for a load without both a direct and a gateway run", () => {
@@ -63,9 +74,23 @@ describe("bench report: CPU ceiling for the 85 % targets", () => {
     expect(markdownReport(results)).not.toContain("Long conversations");
   });
 
-  it("prints the ceiling next to what nginx and the gateway used", () => {
+  it("prints the ceiling next to what nginx, the Node relay and the gateway used", () => {
     const md = markdownReport(results);
     expect(md).toContain("### CPU ceiling for the 85 % targets (1000 connections, 2 cores)");
-    expect(md).toContain("| non-streaming (per request) | 10000 | 8500 | 50 | 185 | 30 | 100 |");
+    expect(md).toContain("| non-streaming (per request) | 10000 | 8500 | 50 | 185 | 30 (90.0%) | 40 (95.0%) | 100 (80.0%) |");
+  });
+
+  it("leaves the ceiling's relay column empty for a run without the relay", () => {
+    const { relay: _relay, ...noRelay } = results.unary[0] as Record<string, unknown>;
+    const md = markdownReport({ ...results, unary: [noRelay] });
+    expect(md).toContain("| 30 (90.0%) | – | 100 (80.0%) |");
+  });
+
+  it("lists the Node relay's streams next to nginx's", () => {
+    const s = (rate: number, res: Record<string, unknown>) => ({ streams_per_s: rate, events_per_s: rate * 23, ok: rate * 4, lost: 0, errors: 0, ttfb_ms: { p50: 61, p99: 70 }, total_ms: { p50: 190, p99: 250 }, resources: { ...machine(1), mock: { cpu_cores: 0.5 }, ...res } });
+    const stream = [{ connections: 1000, direct: s(3000, {}), relay: s(2700, { relay: { cpu_cores: 0.54, cpu_us: 2_916_000, sys_us: 0 } }), gateway: s(1800, { gateway: { cpu_cores: 1, cpu_us: 4_000_000, sys_us: 0, peak_rss_mb_total: 280 } }) }];
+    const md = markdownReport({ ...results, stream });
+    expect(md).toContain("| 1000 | Node relay | 2700 | 90.0% |");
+    expect(md).toMatch(/\| streaming \(per stream\) \| 3000 \| 2550 \| [0-9]+ \| -?[0-9]+ \| – \| 200 \(90\.0%\) \| 556 \(60\.0%\) \|/);
   });
 });
