@@ -127,7 +127,8 @@ export class GatewayServer {
     // `connection: close`, as when it listened itself.
     this.server.closeIdleConnections();
     const deadline = Date.now() + graceMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // A fast-lane request whose body is still arriving is in flight too, though not yet handled.
+    while ((this.inFlight > 0 || this.fast.receiving > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.fast.destroyAll();
     await closed;
     await closePools();

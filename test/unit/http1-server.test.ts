@@ -102,6 +102,14 @@ describe("fast lane: requests it serves", () => {
     expect(h.fallbackSeen).toEqual([]);
   });
 
+  it("serves a content-length with the blanks node:http allows around its digits", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    c.socket.write("POST /fast/a HTTP/1.1\r\nhost: x\r\ncontent-length:\t 2 \r\n\r\nok");
+    await until("the answer", () => c.received().includes('"body":"ok"'));
+    expect(h.seen.map((r) => r.url)).toEqual(["/fast/a"]);
+  });
+
   it("keeps the connection for the next request and answers pipelined requests in order", async () => {
     const h = await start();
     const c = raw(h.port);
@@ -148,6 +156,27 @@ describe("fast lane: requests it serves", () => {
     await c.closed;
     expect(c.received()).toContain("\r\nconnection: close\r\n");
     expect(c.received()).toContain('"url":"/fast/x"');
+  });
+
+  it("serves nothing more on a connection once a response said connection: close", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    // A request pipelined behind the close, and one sent after the answer: neither may be served.
+    c.socket.write("GET /fast/first HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\nGET /fast/pipelined HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the first answer", () => c.received().includes("/fast/first"));
+    c.socket.write("GET /fast/after HTTP/1.1\r\nhost: x\r\n\r\n\r\n");
+    await c.closed;
+    expect(h.seen.map((r) => r.url)).toEqual(["/fast/first"]);
+    expect(count(c.received(), "HTTP/1.1 ")).toBe(1);
+  });
+
+  it("answers 408 when a body stops arriving for longer than the keep-alive timeout", async () => {
+    const h = await start(echo, { keepAliveTimeoutMs: 200 });
+    const c = raw(h.port);
+    c.socket.write("POST /fast/slow HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc");
+    await c.closed; // the sweep runs every second
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(h.seen).toEqual([]);
   });
 
   it("tells the handler when the client goes away mid-response", async () => {
@@ -276,6 +305,33 @@ describe("fast lane: requests it serves", () => {
     expect(busy.received()).toContain("/fast/busy");
     await stopped;
   });
+  it("on shutdown waits for a body still arriving and answers it, and counts it as in flight", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    c.socket.write("POST /fast/upload HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nhello");
+    await until("the head to be accepted", () => h.server.receiving === 1);
+    const stopped = h.server.stopAccepting();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.socket.readyState).toBe("open");
+    c.socket.write("world");
+    await c.closed;
+    expect(h.seen.map((r) => r.body.toString())).toEqual(["helloworld"]);
+    expect(c.received()).toContain("\r\nconnection: close\r\n");
+    expect(h.server.receiving).toBe(0);
+    await stopped;
+  });
+
+  it("on shutdown closes a connection partway through a request head", async () => {
+    const h = await start();
+    const c = raw(h.port);
+    c.socket.write("GET /fast/x HTTP/1.1\r\nhost: x\r\n");
+    await until("the bytes to arrive", () => h.server.receiving === 0 && c.socket.bytesWritten > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    const stopped = h.server.stopAccepting();
+    await c.closed;
+    expect(h.seen).toEqual([]);
+    await stopped;
+  });
 });
 
 describe("fast lane: requests it hands to node:http", () => {
@@ -324,6 +380,9 @@ describe("fast lane: requests it hands to node:http", () => {
     ["a non-numeric content-length", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 1x\r\n\r\na"],
     // String#trim strips NBSP; node:http does not, so "5\xA0" must not read as 5 (request smuggling).
     ["a content-length followed by a non-breaking space", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 5\xa0\r\n\r\nhelloGET /fast/y HTTP/1.1\r\nhost: x\r\n\r\n"],
+    // llhttp takes spaces or tabs before the digits but only spaces after them.
+    ["a content-length followed by a tab", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 2\t\r\n\r\nab"],
+    ["a content-length followed by a space and a tab", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 2 \t\r\n\r\nab"],
     ["the same content-length twice", "POST /fast/x HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ncontent-length: 2\r\n\r\nab"],
     ["a bare CR in the request target", "GET /fast/a\rX:y HTTP/1.1\r\nhost: x\r\n\r\n"],
     ["a tab in the request target", "GET /fast/a\tb HTTP/1.1\r\nhost: x\r\n\r\n"],

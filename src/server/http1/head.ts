@@ -40,6 +40,8 @@ const FIRST_WINS = new Set(["age", "authorization", "content-length", "content-t
 // Any of these makes the request node:http's: they change how the body or the connection is read.
 const NOT_PLAIN = new Set(["transfer-encoding", "expect", "upgrade"]);
 const DIGITS = /^[0-9]{1,15}$/;
+// node:http (llhttp) takes spaces or tabs before a content-length's digits but only spaces after.
+const CONTENT_LENGTH = /^[ \t]*[0-9]{1,15} *$/;
 // An origin-form target: a slash, then visible ASCII only (node:http refuses CR, tab and bytes >= 0x80).
 const TARGET = /^\/[\x21-\x7e]*$/;
 const CLOSE = /(?:^|,)\s*close\s*(?:,|$)/i;
@@ -72,6 +74,7 @@ export function parseRequestHead(buf: Buffer, end: number): RequestHead | undefi
     if (colon < 0 || colon > next || !isToken(text, pos, colon)) return undefined;
     const key = text.slice(pos, colon).toLowerCase();
     if (NOT_PLAIN.has(key)) return undefined;
+    if (key === "content-length" && !CONTENT_LENGTH.test(text.slice(colon + 1, next))) return undefined;
     // Optional whitespace is spaces and tabs only: String#trim would also strip NBSP (0xA0) and
     // turn "5\xA0" into a valid content-length that node:http refuses (a smuggling difference).
     const value = sliceOws(text, colon + 1, next);

@@ -54,7 +54,7 @@ class Connection implements ResponseOwner {
   /** That body, collected into one buffer of its final size (a concat per read would be quadratic). */
   private body: Buffer | undefined;
   private bodyFilled = 0;
-  /** Answered 408: nothing more is read. */
+  /** Answered 408, or its last response said `connection: close`: nothing more is read. */
   private expired = false;
   res: Http1Response | undefined;
   lastActive = Date.now();
@@ -81,7 +81,12 @@ class Connection implements ResponseOwner {
 
   /** Idle: nothing in flight and nothing buffered. */
   get idle(): boolean {
-    return this.res === undefined && this.buf === undefined;
+    return this.res === undefined && this.buf === undefined && this.head === undefined;
+  }
+
+  /** A request whose head was accepted and whose body is still arriving: it is in flight too. */
+  get receivingBody(): boolean {
+    return this.head !== undefined && this.res === undefined;
   }
 
   private received(chunk: Buffer): void {
@@ -145,7 +150,8 @@ class Connection implements ResponseOwner {
     this.head = undefined;
     // Bytes of the next request already here: its head's clock starts now.
     this.headSince = this.buf === undefined ? 0 : Date.now();
-    const res = new Http1Response(this, this.socket, head.keepAlive);
+    // A request whose body arrived during shutdown is answered with `connection: close`.
+    const res = new Http1Response(this, this.socket, head.keepAlive && !this.server.closing);
     this.res = res;
     try {
       this.server.lane.handle({ method: head.method, url: head.url, headers: head.headers, body, receivedAt: this.readAt }, res);
@@ -154,13 +160,25 @@ class Connection implements ResponseOwner {
     }
   }
 
-  /** A head that took too long: 408, then nothing more is read from this connection. */
-  expire(): void {
+  /**
+   * Nothing more is read from this connection: whatever the client sends after this (a request
+   * pipelined behind `connection: close`) is dropped, never served, as node:http does. The socket
+   * closes once `last` (if any) is written.
+   */
+  shut(last?: string): void {
     this.expired = true;
     this.socket.off("data", this.onData);
     this.buf = undefined;
+    this.head = undefined;
+    this.body = undefined;
     this.headSince = 0;
-    this.socket.end(REQUEST_TIMEOUT);
+    if (last !== undefined) this.socket.write(last);
+    this.socket.destroySoon();
+  }
+
+  /** A head (or a body) that took too long: 408, then nothing more is read from this connection. */
+  expire(): void {
+    this.shut(REQUEST_TIMEOUT);
   }
 
   responseFinished(res: Http1Response): void {
@@ -169,7 +187,7 @@ class Connection implements ResponseOwner {
     this.lastActive = Date.now();
     res.closeOnce();
     if (!res.keepAlive || this.server.closing) {
-      this.socket.end();
+      this.shut();
       return;
     }
     if (this.paused) {
@@ -252,21 +270,32 @@ export class Http1Server {
     this.conns.delete(conn);
   }
 
-  /** Stops accepting; idle connections close now, busy ones after their response. */
+  /** Requests whose body is still arriving: not yet handed to the gateway, but in flight. */
+  get receiving(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.receivingBody) n++;
+    return n;
+  }
+
+  /**
+   * Stops accepting. Connections without a request in flight (idle, or partway through a head)
+   * close now, as node:http's closeIdleConnections does; a request being answered, or whose body
+   * is still arriving, is served and its connection closes after the response.
+   */
   stopAccepting(): Promise<void> {
     this.closing = true;
-    clearInterval(this.sweep);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.conns) {
-      if (c.idle) c.socket.end();
       // Not yet answered: its head says `connection: close` (node:http does the same).
-      else if (c.res !== undefined) c.res.keepAlive = false;
+      if (c.res !== undefined) c.res.keepAlive = false;
+      else if (!c.receivingBody) c.shut();
     }
     return closed;
   }
 
   /** Closes every connection still open, ours and node:http's (end of the shutdown grace period). */
   destroyAll(): void {
+    clearInterval(this.sweep);
     for (const c of this.conns) c.socket.destroy();
     this.fallback.closeAllConnections();
     // Stops node:http's connection-checking timer; it was never listening, so the callback
@@ -282,7 +311,11 @@ export class Http1Server {
       if (c.res !== undefined) continue;
       // A head still incomplete after headersTimeout (slowloris): 408 and close, as node:http does.
       if (c.headSince !== 0 && c.headSince < headCutoff) c.expire();
-      else if (c.lastActive < idleCutoff) c.socket.destroy();
+      // A body that stopped arriving: answered 408 rather than dropped without a word.
+      else if (c.lastActive < idleCutoff) {
+        if (c.receivingBody) c.expire();
+        else c.socket.destroy();
+      }
     }
   }
 }
