@@ -73,7 +73,10 @@ export function pipeOpenAIStream(res: HttpResponse, ctx: RequestContext, upstrea
       ctx.upstreamNs += upstreamWaitNs(upstream, upstreamStartNs);
       startStream(res, ctx);
     };
+    // The usage is read from the last two pieces with an event in them; keep-alive comments
+    // and blank lines after it (": ping" after [DONE]) must not push it out.
     const keepTail = (out: Buffer): void => {
+      if (onlyComments(out)) return;
       prev = tail;
       tail = out;
     };
@@ -122,6 +125,25 @@ export function pipeOpenAIStream(res: HttpResponse, ctx: RequestContext, upstrea
       },
     });
   });
+}
+
+/**
+ * Whether an SSE piece holds no event at all: only blank lines and comments (": ping"). A piece
+ * that starts with a field (the usual `data:`) is answered at its first byte.
+ */
+export function onlyComments(buf: Buffer): boolean {
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    const c = buf[i];
+    if (c === 10 || c === 13) i++;
+    else if (c === 58 /* ":" */) {
+      const lf = buf.indexOf(10, i);
+      if (lf < 0) return true;
+      i = lf + 1;
+    } else return false;
+  }
+  return true;
 }
 
 /** Finds the usage object in the last data line that has one. */

@@ -65,6 +65,18 @@ const STATUS_LINE = /^HTTP\/1\.[01] [1-9][0-9]{2}(?: |$)/;
 const DECIMAL = /^\d{1,15}$/;
 
 /**
+ * Whether a comma-separated header (`connection: keep-alive, close`), sent on one line or on
+ * several (which RFC 9110 5.3 makes one list), holds `token`, case-insensitively.
+ */
+function hasToken(value: string | string[] | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value === "string" && !value.includes(",")) return value.trim().toLowerCase() === token;
+  const list = typeof value === "string" ? value : value.join(",");
+  for (const item of list.split(",")) if (item.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/**
  * The size on a chunk-size line buf[from, to): hex digits, then optional spaces or tabs and a
  * `;extension`. -1 when it is not that, or has more than 12 digits (2^48 bytes).
  */
@@ -166,6 +178,15 @@ export class UpstreamConnection {
 
   get busy(): boolean {
     return this.events !== undefined;
+  }
+
+  /**
+   * An idle connection may take a request: still open, not closed by the server, and not past its
+   * idle limit (the sweep closes those, but only every quarter second; a server that closes an
+   * idle connection at its own timeout would otherwise race our request).
+   */
+  reusable(): boolean {
+    return !this.closed && !this.socket.readableEnded && Date.now() - this.idleSince <= this.idleLimitMs;
   }
 
   /** Sends one request; `head` is the request line and headers, blank line included. */
@@ -443,9 +464,7 @@ export class UpstreamConnection {
     // 1xx (not 101): an interim answer; the real one follows on the same connection.
     if (status < 200 && status !== 101) return;
 
-    const connection = headers.connection;
-    const closes = typeof connection === "string" ? connection.toLowerCase().includes("close") : false;
-    this.keepAlive = !http10 && !closes;
+    this.keepAlive = !http10 && !hasToken(headers.connection, "close");
     const hint = headers["keep-alive"];
     const m = typeof hint === "string" ? KEEP_ALIVE_HINT.exec(hint) : null;
     this.idleLimitMs = m ? Math.min(Number(m[1]) * 1000 - IDLE_MARGIN_MS, MAX_IDLE_MS) : DEFAULT_IDLE_MS;
@@ -505,7 +524,9 @@ export class UpstreamConnection {
       this.paused = false;
       this.socket.resume();
     }
-    if (this.keepAlive && this.buf === undefined && !this.closed && !this.eof && !this.socket.readableEnded) {
+    // An answer that came before our request body was all written (an early 413, say) leaves the
+    // rest of that body on the wire: the server would read it as the next request's start.
+    if (this.keepAlive && this.buf === undefined && !this.closed && !this.eof && !this.socket.readableEnded && this.socket.writableLength === 0) {
       this.idleSince = Date.now();
       this.owner.release(this);
     } else {

@@ -205,7 +205,10 @@ export class UpstreamPool implements ConnectionOwner {
       return;
     }
     let conn = this.idle.pop();
-    while (conn !== undefined && (conn.closed || conn.socket.readableEnded)) conn = this.idle.pop();
+    while (conn !== undefined && !conn.reusable()) {
+      conn.close();
+      conn = this.idle.pop();
+    }
     if (conn === undefined) {
       conn = new UpstreamConnection(this, this.target);
       this.connections.add(conn);
@@ -242,7 +245,10 @@ export class UpstreamPool implements ConnectionOwner {
       this.idle[i] = this.idle[this.idle.length - 1] as UpstreamConnection;
       this.idle.pop();
     }
-    if (this.connections.size === 0) this.drained?.();
+    if (this.connections.size === 0 && this.closing) {
+      clearInterval(this.sweep);
+      this.drained?.();
+    }
   }
 
   private checkDeadlines(): void {
@@ -267,12 +273,18 @@ export class UpstreamPool implements ConnectionOwner {
     return { connected, free: this.idle.length, pending, running, queued: 0 };
   }
 
-  /** Closes idle connections now and the others once their response is complete. */
+  /**
+   * Closes idle connections now and the others once their response is complete. Their deadlines
+   * are still enforced meanwhile (the sweep stops once the last one is gone), so a request whose
+   * upstream never answers still times out and the close completes.
+   */
   close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.sweep);
     for (const c of this.idle.splice(0)) c.close();
-    if (this.connections.size === 0) return Promise.resolve();
+    if (this.connections.size === 0) {
+      clearInterval(this.sweep);
+      return Promise.resolve();
+    }
     return new Promise((resolve) => (this.drained = resolve));
   }
 

@@ -2,7 +2,7 @@
 // complete SSE event, so a stream that dies mid-event never shows the client half an event.
 import { describe, expect, it } from "vitest";
 import { EventEmitter } from "node:events";
-import { completeEventsEnd, pipeOpenAIStream } from "../../src/gateway/stream.js";
+import { completeEventsEnd, onlyComments, pipeOpenAIStream } from "../../src/gateway/stream.js";
 import { newContext } from "../../src/server/context.js";
 import type { HttpResponse } from "../../src/server/response.js";
 import { PushBody } from "../../src/upstream/push-body.js";
@@ -91,6 +91,30 @@ describe("pipeOpenAIStream", () => {
     expect(writes).toEqual(['write:data: {"n":1}\n\n', 'end:data: {"n":2,"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\ndata: [DONE]\n\n']);
     // The usage in those held-back events is still read for the log and the budget.
     expect(lastUsage.value).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
+  });
+
+  it("still reads the usage when keep-alive comments or blank lines follow it in reads of their own", async () => {
+    const usage = 'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}\n\n';
+    const tails = [
+      ["data: [DONE]\n\n", "\n"],
+      ["data: [DONE]\n\n", ": ping - 2026-11-25 09:00:00\r\n\r\n", ": ping\n\n"],
+      [": ping\n\n", "data: [DONE]\n\n", "\r\n"],
+    ];
+    for (const tail of tails) {
+      const writes = await pipe((body) => {
+        body.push(Buffer.from('data: {"choices":[{"delta":{"content":"hi"}}],"usage":null}\n\n'));
+        body.push(Buffer.from(usage));
+        for (const piece of tail) body.push(Buffer.from(piece));
+        body.complete();
+      });
+      expect(writes.join("")).toContain(usage);
+      expect(lastUsage.value, JSON.stringify(tail)).toEqual({ prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 });
+    }
+  });
+
+  it("tells a piece of comments and blank lines from one with an event", () => {
+    for (const s of ["\n", "\r\n", ": ping\n\n", ":\n", ": a\r\n: b\r\n\r\n", ": no line end"]) expect(onlyComments(Buffer.from(s)), JSON.stringify(s)).toBe(true);
+    for (const s of ["data: [DONE]\n\n", ": ping\n\ndata: x\n\n", "\nevent: e\n\n"]) expect(onlyComments(Buffer.from(s)), JSON.stringify(s)).toBe(false);
   });
 
   it("delivers the last bytes of an upstream that ends without a blank line, in the end", async () => {

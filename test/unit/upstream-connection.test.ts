@@ -2,7 +2,7 @@
 // that send exactly the bytes under test: the request it writes, every body framing cut at awkward
 // places, interim responses, keep-alive reuse and its limits, timeouts, disconnects, cancellation
 // and TLS. Test certificate: test/helpers/tls (self-signed for 127.0.0.1, valid until 2126).
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
@@ -271,6 +271,52 @@ describe("upstream connection: keep-alive", () => {
     expect(up.connections).toBe(2);
   });
 
+  it("does not reuse a connection whose close came on a second connection header line", async () => {
+    // Header lines of one name make one list (RFC 9110 5.3): "keep-alive" and "close" is "keep-alive, close".
+    const up = await upstream((s) => s.end(ok("{}", "connection: keep-alive\r\nConnection: close\r\n")));
+    await up.pool.requestBuffered(call());
+    expect((await up.pool.requestBuffered(call())).statusCode).toBe(200);
+    expect(up.connections).toBe(2);
+  });
+
+  it("does not reuse a connection answered before its request body was all written", async () => {
+    // The server answers at the request head and reads no more: the rest of our body would be
+    // read as the start of the next request sent on that connection.
+    const sockets: Socket[] = [];
+    const server = createServer((s) => {
+      sockets.push(s);
+      s.once("data", () => {
+        s.pause();
+        s.write(ok('{"early":true}'));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const pool = new UpstreamPool(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    cleanups.push(
+      () => pool.destroy(),
+      () => sockets.forEach((s) => s.destroy()),
+      () => new Promise((r) => server.close(r)),
+    );
+    const first = await pool.requestBuffered(call({ body: Buffer.alloc(8 * 1024 * 1024, 97) }));
+    expect(first.body.buffer().toString()).toBe('{"early":true}');
+    await pool.requestBuffered(call());
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("does not hand out an idle connection past its idle limit, even before the sweep closes it", async () => {
+    const up = await upstream((s) => s.write(ok("{}", "keep-alive: timeout=3\r\n")));
+    await up.pool.requestBuffered(call());
+    // timeout=3 less the 2 s margin: one second idle at most. Time jumps past it, and the next
+    // request is sent at once, before the quarter-second sweep can see it.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 1500 });
+    try {
+      await up.pool.requestBuffered(call());
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(up.connections).toBe(2);
+  });
+
   it("closes an idle connection before the server's keep-alive timeout runs out", async () => {
     const up = await upstream((s) => s.write(ok("{}", "keep-alive: timeout=3\r\n")));
     await up.pool.requestBuffered(call());
@@ -335,6 +381,16 @@ describe("upstream connection: failures", () => {
     const pool = new UpstreamPool(up.pool.origin);
     cleanups.push(() => pool.destroy());
     await expect(pool.requestBuffered(call())).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+
+  it("still times out a request in flight after the pool starts closing, and the close completes", async () => {
+    const up = await upstream(() => {});
+    const pending = up.pool.requestBuffered(call({ headersTimeout: 300 }));
+    await until("the request to arrive", () => up.received.length === 1);
+    const closed = up.pool.close();
+    await expect(pending).rejects.toBeInstanceOf(errors.HeadersTimeoutError);
+    await closed;
+    expect(up.pool.poolStats.connected).toBe(0);
   });
 
   it("cancelling aborts the request and closes its connection", async () => {
