@@ -97,8 +97,8 @@ async function serveOnThisThread(path: string | undefined, port: number, host: s
   const app = await GatewayApp.create({ config: loaded.config, raw: loaded.raw, configPath: path, env: process.env, log });
   const addr = await app.listen(port, host);
   log.info({ port: addr.port, host: addr.address, ...info, workers: 1 }, "ferrogw listening");
-  process.on("SIGHUP", () => void app.configManager.reloadFromFile());
-  if (path) watchFile(path, () => void app.configManager.reloadFromFile());
+  process.on("SIGHUP", () => app.configManager.reloadInBackground());
+  if (path) watchFile(path, () => app.configManager.reloadInBackground());
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -87,13 +87,15 @@ export class GatewayApp {
     onBroadcast(
       (msg) => {
         if (msg.kind === "keys-changed") keys.clearCache();
-        else void configManager.applyFromPeer(msg.raw, msg.version);
+        else configManager.applyFromPeer(msg.raw, msg.version);
       },
-      () => void configManager.reloadFromFile(true),
+      () => configManager.reloadInBackground(true),
     );
     // A worker that was still starting when the file changed heard no broadcast about it (a
     // BroadcastChannel only reaches those already listening): read the file again now.
-    if (opts.configPath && !opts.adopted) await configManager.reloadFromFile();
+    if (opts.configPath && !opts.adopted) {
+      await configManager.reloadFromFile().catch((err: unknown) => log.error({ err }, "config file re-read at start-up not applied: it could not be recorded in the config store"));
+    }
     return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log);
   }
 
@@ -110,6 +112,8 @@ export class GatewayApp {
   async close(graceMs = 30_000): Promise<void> {
     await this.server.close(graceMs);
     await this.server.currentRuntime.close?.().catch(() => undefined);
+    // Runtimes replaced by a reload hold plugin state too (the request-logger's last lines).
+    await this.configManager.closeRetired();
     await this.logWriter.close();
     const stats = this.logWriter.stats;
     if (stats.dropped > 0) this.log.error({ dropped: stats.dropped }, "request log rows were lost");

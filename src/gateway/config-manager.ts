@@ -65,41 +65,81 @@ export class ConfigManager {
   }
 
   /** A config another worker applied (and already recorded): apply it here too, without recording. */
-  async applyFromPeer(raw: unknown, version: number | undefined): Promise<void> {
+  applyFromPeer(raw: unknown, version: number | undefined): void {
     if (JSON.stringify(raw) === JSON.stringify(this.raw)) {
       this.version = version;
       return;
     }
-    const result = await this.install(raw);
-    if (result.ok) this.version = version;
-    else this.log.error({ issues: result.issues }, "config from another worker did not apply here");
+    const prepared = this.prepare(raw);
+    if (!prepared.ok) {
+      this.log.error({ issues: prepared.issues }, "config from another worker did not apply here");
+      return;
+    }
+    this.install(prepared.runtime, raw);
+    this.version = version;
   }
 
+  /**
+   * Validates, builds, records, then swaps: a config is recorded in the store before it runs, so
+   * the running config and the history never disagree. A store that cannot record it (locked,
+   * down) rejects the promise and nothing changes, here or in the other workers.
+   */
   async apply(raw: unknown, author: string, comment?: string): Promise<ApplyResult> {
-    const installed = await this.install(raw);
-    if (!installed.ok) return installed;
-    this.version = this.store ? await this.store.save({ config: raw, author, comment: comment ?? null }) : undefined;
-    this.log.info({ version: this.version, author }, "config applied");
-    broadcast({ kind: "config-applied", raw, version: this.version });
-    return { ok: true, version: this.version };
+    const prepared = this.prepare(raw);
+    if (!prepared.ok) return prepared;
+    let version: number | undefined;
+    try {
+      version = this.store ? await this.store.save({ config: raw, author, comment: comment ?? null }) : undefined;
+    } catch (err) {
+      void closeRuntime(prepared.runtime);
+      throw err;
+    }
+    this.install(prepared.runtime, raw);
+    this.version = version;
+    this.log.info({ version, author }, "config applied");
+    broadcast({ kind: "config-applied", raw, version });
+    return { ok: true, version };
   }
 
-  private async install(raw: unknown): Promise<ApplyResult> {
+  private prepare(raw: unknown): { ok: true; runtime: Runtime } | { ok: false; issues: ConfigIssue[] } {
     const result = validateConfig(raw, this.env);
     if (!result.ok) return { ok: false, issues: result.issues };
-    let runtime: Runtime;
     try {
-      runtime = buildRuntime(result.config, this.env);
+      return { ok: true, runtime: buildRuntime(result.config, this.env) };
     } catch (err) {
       return { ok: false, issues: [{ path: "(runtime)", message: (err as Error).message }] };
     }
+  }
+
+  private install(runtime: Runtime, raw: unknown): void {
     const previous = this.holder.currentRuntime;
     this.holder.setRuntime(runtime);
     this.raw = raw;
     for (const w of runtime.providers.warnings) this.log.warn(w);
+    this.retired.add(previous);
     // Stateful parts of the old runtime (e.g. plugin connections) close once its requests are done.
-    setTimeout(() => void closeRuntime(previous), 60_000).unref();
-    return { ok: true, version: undefined };
+    setTimeout(() => void this.retire(previous), RETIRE_AFTER_MS).unref();
+  }
+
+  /** Runtimes replaced by a reload whose requests may still be running. */
+  private readonly retired = new Set<Runtime>();
+
+  private async retire(rt: Runtime): Promise<void> {
+    if (!this.retired.delete(rt)) return;
+    await closeRuntime(rt);
+  }
+
+  /** Shutdown: closes the replaced runtimes still open (their plugins flush what they hold). */
+  async closeRetired(): Promise<void> {
+    await Promise.all([...this.retired].map((rt) => this.retire(rt)));
+  }
+
+  /**
+   * A reload from a signal, a file change or a peer's request: nobody awaits it, so a failure
+   * (the config store cannot record it) is logged here and the running config stays.
+   */
+  reloadInBackground(announce = false): void {
+    this.reloadFromFile(announce).catch((err: unknown) => this.log.error({ err }, "config reload not applied: it could not be recorded in the config store"));
   }
 
   /** Re-reads the config file (SIGHUP, file change). An invalid file keeps the running config. */
@@ -143,6 +183,9 @@ export class ConfigManager {
     return this.apply(target.config, author, `rollback to version ${version}`);
   }
 }
+
+/** How long a replaced runtime stays open for the requests that started on it. */
+const RETIRE_AFTER_MS = 60_000;
 
 async function closeRuntime(rt: Runtime): Promise<void> {
   if (rt.close) await rt.close().catch(() => undefined);

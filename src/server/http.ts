@@ -35,6 +35,9 @@ function visibleModels(rt: Runtime, ctx: RequestContext): ReturnType<typeof list
 
 type DataHandler = (rt: Runtime, ctx: RequestContext, body: unknown, res: HttpResponse) => Promise<void>;
 
+/** After the grace period: how long requests just cut off get to record their log row. */
+const SETTLE_MS = 2_000;
+
 const DATA_ROUTES: ReadonlyMap<string, DataHandler> = new Map([
   ["/v1/chat/completions", chatCompletions],
   ["/chat/completions", chatCompletions],
@@ -78,6 +81,8 @@ export class GatewayServer {
   private readonly metrics: Metrics | undefined;
   private readonly groups: readonly RouteGroup[];
   private inFlight = 0;
+  /** Requests answered whose after-response work (cost, metrics, log row) has not run yet. */
+  private finishing = 0;
 
   constructor(opts: GatewayServerOptions) {
     this.runtime = opts.runtime;
@@ -130,6 +135,10 @@ export class GatewayServer {
     // A fast-lane request whose body is still arriving is in flight too, though not yet handled.
     while ((this.inFlight > 0 || this.fast.receiving > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.fast.destroyAll();
+    // Requests cut off at the deadline (and the last ones to finish) still record their log
+    // row and metrics: their 'close' events and the after-response work run on later turns.
+    const settleBy = Date.now() + SETTLE_MS;
+    while ((this.inFlight > 0 || this.finishing > 0) && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 5));
     await closed;
     await closePools();
   }
@@ -143,7 +152,9 @@ export class GatewayServer {
       this.inFlight--;
       if (!res.writableFinished) ctx.abort.abort();
       // Usage of forwarded bodies is read in a setImmediate; record after it.
+      this.finishing++;
       setImmediate(() => {
+        this.finishing--;
         settleCost(rt, ctx);
         if (this.metrics) this.metrics.record(ctx);
         if (this.onFinished) this.onFinished(ctx);

@@ -15,6 +15,21 @@ export interface LogRowExtras {
   nowNs?: bigint;
 }
 
+/** The largest count an INTEGER column takes in every store (Postgres's is 32-bit). */
+const MAX_COUNT = 2_147_483_647;
+
+/**
+ * Token counts come from the upstream's JSON: anything but a sensible number (a string, true,
+ * an object, 1e12) would make the store refuse the row, and with it the batch it travels in.
+ */
+function tokenCount(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.min(Math.round(v), MAX_COUNT) : 0;
+}
+
+function finite(v: number | undefined): number {
+  return v !== undefined && Number.isFinite(v) ? v : 0;
+}
+
 export function rowFromContext(ctx: RequestContext, extras: LogRowExtras = {}): RequestLogRow {
   const nowNs = extras.nowNs ?? process.hrtime.bigint();
   const nowMs = extras.nowMs ?? Date.now();
@@ -29,9 +44,9 @@ export function rowFromContext(ctx: RequestContext, extras: LogRowExtras = {}): 
     status: ctx.status,
     latencyMs: Math.round(latencyMs * 1000) / 1000,
     upstreamLatencyMs: Math.round(Number(ctx.upstreamNs) / 1e3) / 1000,
-    tokensIn: ctx.usage?.prompt_tokens ?? 0,
-    tokensOut: ctx.usage?.completion_tokens ?? 0,
-    costUsd: extras.costUsd ?? 0,
+    tokensIn: tokenCount(ctx.usage?.prompt_tokens),
+    tokensOut: tokenCount(ctx.usage?.completion_tokens),
+    costUsd: finite(extras.costUsd),
     cacheHit: extras.cacheHit ?? false,
     error: ctx.errorCode ?? null,
     attempts: ctx.attempts,

@@ -106,6 +106,31 @@ describe("graceful shutdown under load", () => {
   });
 });
 
+describe("graceful shutdown past its grace period", () => {
+  it("still writes a log row for requests cut off when the grace period runs out", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fgw-logs-"));
+    const env = { REQUEST_LOG_STORE_BACKEND: "sqlite", REQUEST_LOG_STORE_DSN: join(dir, "logs.db"), API_KEY_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory" };
+    const mock = new MockUpstream({ latencyMs: 5000 });
+    const base = await mock.start();
+    const gw = await startGateway({}, { ...env, OPENAI_API_KEY: "sk-upstream-000000000000", OPENAI_BASE_URL: `${base}/v1` }, { stores: await openStores(env) });
+    const n = 6;
+    const inflight = Array.from({ length: n }, (_, i) => gw.client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: `slow ${i}` }] }));
+    const settled = Promise.allSettled(inflight);
+    for (let i = 0; i < 200 && mock.requests.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(mock.requests.length).toBe(n);
+    await gw.app.close(200);
+    const results = await settled;
+    expect(results.filter((r) => r.status === "rejected")).toHaveLength(n);
+    await mock.close();
+
+    const stores = await openStores(env);
+    const page = await stores.logs.query({ limit: 1000 });
+    expect(page.rows).toHaveLength(n);
+    expect(page.rows.every((r) => r.status >= 400)).toBe(true);
+    await stores.close();
+  });
+});
+
 describe("config history and rollback", () => {
   it("applies a new config to the running gateway and rolls it back", async () => {
     const mock = new MockUpstream();

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { MockUpstream } from "../mock-upstream/server.js";
@@ -124,6 +125,21 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
         expect(text.match(/^ferrogw_process_process_start_time_seconds /gm)).toHaveLength(1);
       }
       const stopping = gw.stop();
+      // While the slow request drains, a new client is refused at once: the socket no longer
+      // listens, so nothing waits in its accept queue for a process that is going away.
+      await until(
+        "a new connection to be refused",
+        () =>
+          new Promise<boolean>((resolve) => {
+            const socket = connect(gw.port, "127.0.0.1");
+            socket.once("connect", () => {
+              socket.destroy();
+              resolve(false);
+            });
+            socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+          }),
+        3000,
+      );
       expect(await slow).toBe(200);
       await stopping;
     } finally {

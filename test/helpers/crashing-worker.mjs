@@ -1,7 +1,8 @@
 // A stand-in gateway worker for the supervisor test: answers with its thread id, crashes (an
 // uncaught exception, as a bug would) after answering /crash, tells the other threads about a
-// config on /apply (as a worker does after an admin API change), and shows on /applied the
-// config the supervisor handed it at start.
+// config on /apply (as a worker does after an admin API change), shows on /applied the
+// config the supervisor handed it at start, and fails to start once when told to (below).
+import { existsSync, unlinkSync } from "node:fs";
 import { createServer } from "node:http";
 import { BroadcastChannel, parentPort, threadId, workerData } from "node:worker_threads";
 
@@ -19,6 +20,13 @@ const server = createServer((req, res) => {
     throw new Error("deliberate crash");
   });
 });
+// A worker that meets a passing failure while starting (a store locked for a moment): with the
+// file named here present, this worker removes it and fails before listening.
+const failOnce = process.env.CRASHING_WORKER_FAIL_ONCE;
+if (failOnce && existsSync(failOnce)) {
+  unlinkSync(failOnce);
+  throw new Error("deliberate start-up failure");
+}
 server.listen({ fd: workerData.fd }, () => {
   const { address, port } = server.address();
   parentPort.postMessage({ ferrogw: "listening", address, port });

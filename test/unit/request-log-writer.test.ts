@@ -1,4 +1,9 @@
 import { describe, expect, it, vi, type Mock } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Usage } from "../../src/api/types.js";
+import { openSqliteStores } from "../../src/store/sqlite.js";
 import { newContext } from "../../src/server/context.js";
 import { captureBody, redactText, RequestLogWriter, rowFromContext, type WriterLogger } from "../../src/store/request-log-writer.js";
 import { luhnValid } from "../../src/store/redact.js";
@@ -196,6 +201,28 @@ describe("rowFromContext", () => {
     });
     const bare = rowFromContext(newContext({}));
     expect(bare).toMatchObject({ keyId: null, model: null, tokensIn: 0, tokensOut: 0, costUsd: 0, cacheHit: false, error: null });
+  });
+
+  it("keeps an upstream's odd token counts from making a row the store refuses, which would hold up every row after it", async () => {
+    const odd: unknown[] = [true, "12", { n: 1 }, Number.NaN, -5, 1e12, null];
+    const dir = mkdtempSync(join(tmpdir(), "ferrogw-row-"));
+    const stores = openSqliteStores(join(dir, "log.db"));
+    try {
+      const rows = odd.map((v, i) => {
+        const ctx = newContext({ "x-request-id": `odd-${i}` });
+        ctx.model = "m";
+        ctx.usage = { prompt_tokens: v, completion_tokens: 7.6, total_tokens: 0 } as unknown as Usage;
+        return rowFromContext(ctx, { costUsd: Number.POSITIVE_INFINITY });
+      });
+      expect(rows.map((r) => r.tokensIn)).toEqual([0, 0, 0, 0, 0, 2_147_483_647, 0]);
+      expect(rows.map((r) => [r.tokensOut, r.costUsd])).toEqual(odd.map(() => [8, 0]));
+      await stores.logs.insertBatch(rows);
+      const page = await stores.logs.query({ limit: 100 });
+      expect(page.rows.map((r) => r.id).sort()).toEqual(odd.map((_, i) => `odd-${i}`).sort());
+    } finally {
+      await Promise.all([stores.keys.close(), stores.logs.close(), stores.config.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -3,6 +3,9 @@
 // and stop() drains and resolves. A replacement starts from the config the others run when one
 // was applied since start-up, not from the file.
 import { describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Agent, request } from "undici";
@@ -78,5 +81,37 @@ describe("worker-thread supervisor", () => {
     sup.stop("test");
     expect(await sup.exited).toBe(0);
     expect(sup.threadIds).toHaveLength(0);
+  });
+
+  it("retries a replacement that fails to start instead of stopping the gateway", { timeout: 60_000 }, async () => {
+    let logs = "";
+    const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, cb) => ((logs += chunk.toString()), cb()) }));
+    const sup = await startSupervisor({
+      workers: 2,
+      port: 0,
+      host: "127.0.0.1",
+      log,
+      workerUrl: new URL("../helpers/crashing-worker.mjs", import.meta.url),
+      options: {},
+      listeningInfo: {},
+    });
+    const flag = join(mkdtempSync(join(tmpdir(), "fgw-sup-")), "fail-once");
+    try {
+      await until("both workers listening", () => logs.includes("ferrogw listening"));
+      const port = Number(/"port":(\d+)/.exec(logs)?.[1]);
+      // The next thread to start (the replacement) fails before listening, once.
+      process.env.CRASHING_WORKER_FAIL_ONCE = flag;
+      writeFileSync(flag, "");
+      const agent = new Agent();
+      const crashed = await (await request(`http://127.0.0.1:${port}/crash`, { dispatcher: agent })).body.text();
+      await agent.close();
+      await until("a replacement that starts", () => sup.threadIds.length === 2 && !sup.threadIds.includes(Number(crashed)) && !existsSync(flag), 30_000);
+      await until("the second try listening", () => (logs.match(/worker exited unexpectedly/g) ?? []).length === 2);
+      expect(logs).not.toContain("a worker failed to start; stopping");
+      sup.stop("test");
+      expect(await sup.exited).toBe(0);
+    } finally {
+      delete process.env.CRASHING_WORKER_FAIL_ONCE;
+    }
   });
 });

@@ -10,6 +10,7 @@ import { createServer, type Server } from "node:net";
 /** A raw libuv TCP handle as child_process passes it around; only its descriptor is used. */
 interface RawHandle {
   readonly fd: number;
+  close(): void;
 }
 
 const ECHO_HANDLES = "process.on('message',(m,h)=>process.send(m,h));process.on('disconnect',()=>process.exit(0));";
@@ -39,6 +40,12 @@ export interface SharedListener {
   readonly address: string;
   /** New descriptors of the listening socket, one for each worker thread to own and close. */
   newDescriptors(count: number): Promise<number[]>;
+  /**
+   * Closes the master copy (shutdown): once the workers have closed theirs the socket stops
+   * listening, and a client connecting meanwhile is refused at once instead of waiting in the
+   * accept queue for a process that is going away.
+   */
+  close(): void;
 }
 
 export async function openSharedListener(port: number, host: string, backlog: number): Promise<SharedListener> {
@@ -62,5 +69,6 @@ export async function openSharedListener(port: number, host: string, backlog: nu
     port: addr.port,
     address: addr.address,
     newDescriptors: async (count) => (await duplicate(master, count)).map((copy) => copy.fd),
+    close: () => master.close(),
   };
 }

@@ -79,7 +79,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     }
   };
 
-  const start = (fd: number): void => {
+  /** `replacement`: started after a worker died; one that fails to start is retried, not fatal. */
+  const start = (fd: number, replacement = false): void => {
     const info: WorkerInfo = { ferrogw: "worker", fd, rateArena, workers, options: opts.options, ...(applied && { appliedConfig: applied }) };
     const w = new Worker(opts.workerUrl, { workerData: info });
     const id = w.threadId;
@@ -102,8 +103,10 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         finishIfDone();
         return;
       }
-      if (!everListened.has(id)) {
-        // A worker that never came up (bad config, stores unreachable) would fail the same way again.
+      if (!everListened.has(id) && !replacement) {
+        // A worker that never came up (bad config, stores unreachable) would fail the same way
+        // again. A replacement may have met a passing failure (a store locked or restarting)
+        // while the others serve: it is retried with the back-off below.
         log.error({ worker: id, code }, "a worker failed to start; stopping");
         stop("worker start-up failure", 1);
         return;
@@ -118,7 +121,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         if (stopping) return;
         listener.newDescriptors(1).then(
           ([fd]) => {
-            if (!stopping) start(fd as number);
+            if (!stopping) start(fd as number, true);
           },
           (err: unknown) => log.error({ err: (err as Error).message }, "could not start a replacement worker"),
         );
@@ -131,6 +134,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     stopping = true;
     exitCode = code;
     log.info({ reason, workers: running.size }, "shutting down: workers finish requests in flight");
+    listener.close();
     for (const w of running.values()) w.postMessage({ ferrogw: "stop" } satisfies StopMessage);
     const killer = setTimeout(() => {
       for (const w of running.values()) void w.terminate();
