@@ -105,7 +105,7 @@ export class ConfigManager {
     const result = validateConfig(raw, this.env);
     if (!result.ok) return { ok: false, issues: result.issues };
     try {
-      return { ok: true, runtime: buildRuntime(result.config, this.env) };
+      return { ok: true, runtime: buildRuntime(result.config, this.env, this.holder.currentRuntime.memory) };
     } catch (err) {
       return { ok: false, issues: [{ path: "(runtime)", message: (err as Error).message }] };
     }

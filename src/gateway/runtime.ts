@@ -3,6 +3,7 @@
 import { buildCatalog, type ModelCatalog } from "../catalog/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { buildPipeline, type PluginPipeline } from "../plugins/pipeline.js";
+import { MemoryState } from "../state/index.js";
 import { buildProviders, type ProviderSet } from "../providers/registry.js";
 import { Router } from "../routing/router.js";
 
@@ -14,13 +15,16 @@ export interface Runtime {
   readonly catalog: ModelCatalog;
   /** The plugins of `config.plugins` (src/plugins); inactive when none is enabled. */
   readonly plugins: PluginPipeline;
+  /** Memory plugin state that the next config version takes over (see MemoryState). */
+  readonly memory: MemoryState;
   /** Releases what this version holds (connections of stateful plugins), once it is replaced. */
   close?(): Promise<void>;
 }
 
-export function buildRuntime(config: GatewayConfig, env: NodeJS.ProcessEnv = process.env): Runtime {
+/** `memory`: the running version's, when this one replaces it (a reload). */
+export function buildRuntime(config: GatewayConfig, env: NodeJS.ProcessEnv = process.env, memory: MemoryState = new MemoryState()): Runtime {
   const catalog = buildCatalog(config);
   const providers = buildProviders(config, env, catalog);
-  const plugins = buildPipeline(config.plugins, { env, prices: catalog, providerKind: (name) => providers.byName.get(name)?.kind });
-  return { config, providers, catalog, router: new Router(config, providers, { prices: catalog }), plugins, close: () => plugins.close() };
+  const plugins = buildPipeline(config.plugins, { env, prices: catalog, providerKind: (name) => providers.byName.get(name)?.kind, memory });
+  return { config, providers, catalog, router: new Router(config, providers, { prices: catalog }), plugins, memory, close: () => plugins.close() };
 }

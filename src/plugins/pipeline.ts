@@ -20,7 +20,7 @@ import { AttemptError } from "../routing/attempts.js";
 import type { PriceSource } from "../routing/prices.js";
 import type { RequestContext } from "../server/context.js";
 import { GatewayError, internalError, redactSecrets } from "../server/errors.js";
-import { StateFactory } from "../state/index.js";
+import { StateFactory, type MemoryState } from "../state/index.js";
 import { resolvePlugins } from "./config.js";
 import { hookFailed } from "./metrics.js";
 import { PluginContext, STAGES, type HookResult, type OutputDispatcher, type Plugin, type PluginDeps, type Stage } from "./types.js";
@@ -41,6 +41,8 @@ export interface PipelineOptions {
   providerKind?: (name: string) => string | undefined;
   /** Model prices (the runtime's model catalog), used where a plugin's config sets none. */
   prices?: PriceSource;
+  /** Memory state carried over from the previous config version (rate-limit buckets). */
+  memory?: MemoryState;
 }
 
 function toGatewayError(err: unknown): GatewayError {
@@ -246,7 +248,7 @@ export function buildPipeline(entries: readonly PluginConfig[], opts: PipelineOp
   if (plugins.length === 0) return new PluginPipeline(new Map(), { before_request: [], after_response: [], on_error: [] }, undefined, opts.logger ?? SILENT);
   const log = opts.logger ?? createLogger(opts.env?.LOG_LEVEL ?? process.env.LOG_LEVEL ?? "info");
 
-  const state = new StateFactory((url, err) => log.error({ redis: url.replace(/\/\/[^@/]*@/, "//****@"), err: err.message }, "plugin state: Redis connection error"));
+  const state = new StateFactory((url, err) => log.error({ redis: url.replace(/\/\/[^@/]*@/, "//****@"), err: err.message }, "plugin state: Redis connection error"), opts.memory);
   const buildIssues: ConfigIssue[] = [];
   const instances = new Map<string, Plugin>();
   const env = opts.env ?? process.env;

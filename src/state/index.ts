@@ -2,7 +2,7 @@
 // it owns the Redis connections the pipeline's plugins share, and closes them with it.
 import { SharedBudgetStore, SharedCacheStore } from "../server/workers/shared-state.js";
 import { workerInfo } from "../server/workers/thread-info.js";
-import { MemoryCacheStore, MemoryRateLimiter, memoryBudgetStore } from "./memory.js";
+import { MemoryCacheStore, MemoryState, memoryBudgetStore } from "./memory.js";
 import { RedisBudgetStore, RedisCacheStore, RedisConnections, RedisRateLimiter } from "./redis.js";
 import { SharedRateLimiter } from "./shared-rate.js";
 import type { BudgetStore, CacheStore, RateLimiter } from "./types.js";
@@ -21,7 +21,10 @@ export class StateFactory {
   /** In a worker thread, memory state is shared by every worker; the n-th store of a pipeline is the same one in each. */
   private shared = 0;
 
-  constructor(onRedisError?: (url: string, err: Error) => void) {
+  constructor(
+    onRedisError?: (url: string, err: Error) => void,
+    private readonly memory: MemoryState = new MemoryState(),
+  ) {
     this.redis = new RedisConnections(onRedisError);
   }
 
@@ -29,7 +32,7 @@ export class StateFactory {
     if (backend === "redis" && redis) return new RedisRateLimiter(this.redis.get(redis.url), `${redis.prefix}rl:`);
     const worker = workerInfo();
     if (worker) return new SharedRateLimiter(worker.rateArena, this.shared++);
-    return new MemoryRateLimiter(maxKeys);
+    return this.memory.rateLimiter(this.shared++, maxKeys);
   }
 
   cacheStore(backend: StateBackend, redis: RedisTarget | undefined, maxEntries: number): CacheStore {
@@ -50,3 +53,4 @@ export class StateFactory {
 }
 
 export type { BudgetStore, CacheStore, RateLimiter } from "./types.js";
+export { MemoryState } from "./memory.js";

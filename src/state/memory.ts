@@ -171,6 +171,25 @@ export class MemoryBudgetStore implements BudgetStore {
   }
 }
 
+/**
+ * Memory state that outlives a config version: each runtime hands it to the next, so a reload
+ * does not give every caller a fresh rate-limit allowance. Worker threads get the same from
+ * their shared table; this is the `--workers 1` counterpart. Limiters are found by their place
+ * among the pipeline's stores, as in that table.
+ */
+export class MemoryState {
+  private readonly limiters = new Map<number, MemoryRateLimiter>();
+
+  rateLimiter(slot: number, maxKeys: number): MemoryRateLimiter {
+    let r = this.limiters.get(slot);
+    if (!r) {
+      r = new MemoryRateLimiter(maxKeys);
+      this.limiters.set(slot, r);
+    }
+    return r;
+  }
+}
+
 const budgetStores = new Map<string, MemoryBudgetStore>();
 
 /** Budget stores are process-level by store_id, so a config reload keeps the spend counters. */

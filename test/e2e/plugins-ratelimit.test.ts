@@ -69,6 +69,16 @@ describe("rate-limit", () => {
     expect(mock.requests.length).toBe(calls);
   });
 
+  it("a config reload keeps what callers have used of their allowance", async () => {
+    const g = await start({ key_rpm: 2 }, { masterKey: MASTER });
+    const status = async (): Promise<number> => (await post(g)).status;
+    expect([await status(), await status(), await status()]).toEqual([200, 200, 429]);
+    // Any change to the config builds a new runtime (and plugin pipeline); the buckets stay.
+    const raw = g.app.configManager.currentRaw as Record<string, unknown>;
+    expect(await g.app.configManager.apply({ ...raw, aliases: { fast: "gpt-4o-mini" } }, "test")).toMatchObject({ ok: true });
+    expect(await status()).toBe(429);
+  });
+
   it("an API key's own rate_limit_rpm wins over key_rpm, and keys are limited separately", async () => {
     const g = await start({ key_rpm: 100 }, { masterKey: MASTER });
     const limited = await g.app.keys.create({ name: "limited", rateLimitRpm: 2 });
