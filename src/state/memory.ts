@@ -120,6 +120,12 @@ export class MemoryBudgetStore implements BudgetStore {
     e.expiresAt = expireAtMs;
   }
 
+  /** Gives back a reservation that will never be settled (its worker died), leaving the rest as is. */
+  release(key: string, reserved: number): void {
+    const e = this.live(key);
+    if (e) e.reserved = Math.max(0, e.reserved - reserved);
+  }
+
   get(key: string): Spend {
     const e = this.live(key);
     return e ? { spent: e.spent, reserved: e.reserved } : { spent: 0, reserved: 0 };

@@ -4,7 +4,7 @@
 // src/state/shared-rate.ts, because they are checked on every request.) The Redis backend is
 // shared by nature and needs none of this.
 import { parentPort, type Worker } from "node:worker_threads";
-import { MemoryCacheStore, memoryBudgetStore } from "../../state/memory.js";
+import { MemoryCacheStore, memoryBudgetStore, type MemoryBudgetStore } from "../../state/memory.js";
 import type { BudgetStore, CacheStore, ReserveResult, Spend } from "../../state/types.js";
 
 /** Which supervisor-held store a proxy stands for; the same id in every worker is one store. */
@@ -52,8 +52,28 @@ const STATE_METHODS: Readonly<Record<SharedStateId["kind"], ReadonlySet<string>>
   budget: new Set(["reserve", "settle", "get", "list"]),
 };
 
-/** Answers one worker's state calls from the supervisor's memory stores. */
+/**
+ * Answers one worker's state calls from the supervisor's memory stores. The budget reservations
+ * the worker holds are tracked, and given back if it dies before settling them: a crashed
+ * worker's requests never settle, and their reservations would count against the budget for
+ * good (for ever with `period: total`).
+ */
 export function serveState(worker: Worker): void {
+  const held = new Map<string, { store: SharedStateId; key: string; amount: number }>();
+  const hold = (m: StateCall, out: unknown): void => {
+    const key = String(m.args[0]);
+    const id = `${m.store.id}\u0000${key}`;
+    const h = held.get(id) ?? { store: m.store, key, amount: 0 };
+    if (m.method === "reserve" && (out as ReserveResult).ok) h.amount += Number(m.args[1]);
+    else if (m.method === "settle") h.amount = Math.max(0, h.amount - Number(m.args[1]));
+    else return;
+    if (h.amount > 0) held.set(id, h);
+    else held.delete(id);
+  };
+  worker.once("exit", () => {
+    for (const h of held.values()) (hostedStore(h.store) as MemoryBudgetStore).release(h.key, h.amount);
+    held.clear();
+  });
   worker.on("message", (m: unknown) => {
     if (!isStateCall(m)) return;
     const reply = (r: Omit<StateReply, "ferrogw" | "seq">): void => worker.postMessage({ ferrogw: "state-reply", seq: m.seq, ...r } satisfies StateReply);
@@ -61,6 +81,7 @@ export function serveState(worker: Worker): void {
       if (!STATE_METHODS[m.store.kind]?.has(m.method)) throw new Error(`unknown state call ${m.store.kind}.${m.method}`);
       const store = hostedStore(m.store) as unknown as Record<string, (...a: unknown[]) => unknown>;
       const out = (store[m.method] as (...a: unknown[]) => unknown).apply(store, m.args);
+      if (m.store.kind === "budget") hold(m, out);
       if (out instanceof Promise) out.then((value) => reply({ value }), (e: unknown) => reply({ error: (e as Error).message }));
       else reply({ value: out });
     } catch (e) {
