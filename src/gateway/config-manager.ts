@@ -118,7 +118,16 @@ export class ConfigManager {
     for (const w of runtime.providers.warnings) this.log.warn(w);
     this.retired.add(previous);
     // Stateful parts of the old runtime (e.g. plugin connections) close once its requests are done.
-    setTimeout(() => void this.retire(previous), RETIRE_AFTER_MS).unref();
+    this.retireWhenIdle(previous, Date.now());
+  }
+
+  /** Closes a replaced runtime once no request runs on it any more (a long stream may), or after RETIRE_AT_MOST_MS. */
+  private retireWhenIdle(rt: Runtime, since: number): void {
+    setTimeout(() => {
+      if (!this.retired.has(rt)) return;
+      if (rt.active.requests > 0 && Date.now() - since < RETIRE_AT_MOST_MS) this.retireWhenIdle(rt, since);
+      else void this.retire(rt);
+    }, RETIRE_AFTER_MS).unref();
   }
 
   /** Runtimes replaced by a reload whose requests may still be running. */
@@ -184,8 +193,10 @@ export class ConfigManager {
   }
 }
 
-/** How long a replaced runtime stays open for the requests that started on it. */
+/** A replaced runtime stays open this long at least, and is checked this often for requests still on it. */
 const RETIRE_AFTER_MS = 60_000;
+/** ...and at most this long: a request still running after an hour on a replaced config is let go. */
+const RETIRE_AT_MOST_MS = 3_600_000;
 
 async function closeRuntime(rt: Runtime): Promise<void> {
   if (rt.close) await rt.close().catch(() => undefined);

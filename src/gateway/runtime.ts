@@ -17,6 +17,8 @@ export interface Runtime {
   readonly plugins: PluginPipeline;
   /** Memory plugin state that the next config version takes over (see MemoryState). */
   readonly memory: MemoryState;
+  /** Requests started on this version and not yet done: it is closed only once they are. */
+  readonly active: { requests: number };
   /** Releases what this version holds (connections of stateful plugins), once it is replaced. */
   close?(): Promise<void>;
 }
@@ -26,5 +28,5 @@ export function buildRuntime(config: GatewayConfig, env: NodeJS.ProcessEnv = pro
   const catalog = buildCatalog(config);
   const providers = buildProviders(config, env, catalog);
   const plugins = buildPipeline(config.plugins, { env, prices: catalog, providerKind: (name) => providers.byName.get(name)?.kind, memory });
-  return { config, providers, catalog, router: new Router(config, providers, { prices: catalog }), plugins, memory, close: () => plugins.close() };
+  return { config, providers, catalog, router: new Router(config, providers, { prices: catalog }), plugins, memory, active: { requests: 0 }, close: () => plugins.close() };
 }

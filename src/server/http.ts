@@ -160,14 +160,26 @@ export class GatewayServer {
         if (this.onFinished) this.onFinished(ctx);
       });
     });
+    // Until the route's promise settles (plugins' after_response included), the runtime's
+    // stateful parts (a Redis budget) must stay open, even if a reload replaced it meanwhile.
+    rt.active.requests++;
     let routed: Promise<void>;
     try {
       routed = this.route(rt, ctx, req, res);
     } catch (err) {
+      rt.active.requests--;
       failRequest(res, ctx, err);
       return;
     }
-    routed.then(undefined, (err: unknown) => failRequest(res, ctx, err));
+    routed.then(
+      () => {
+        rt.active.requests--;
+      },
+      (err: unknown) => {
+        rt.active.requests--;
+        failRequest(res, ctx, err);
+      },
+    );
   }
 
   private async authenticate(ctx: RequestContext, req: IncomingMessage | FastRequest): Promise<void> {

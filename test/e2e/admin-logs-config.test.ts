@@ -94,9 +94,13 @@ describe("graceful shutdown under load", () => {
     // Stop only once every request is in flight at the upstream.
     for (let i = 0; i < 200 && mock.requests.length < n; i++) await new Promise((r) => setTimeout(r, 10));
     expect(mock.requests.length).toBe(n);
+    // The runtime counts them: one a reload replaced stays open until they are done.
+    const runtime = gw.server.currentRuntime;
+    expect(runtime.active.requests).toBe(n);
     await gw.close();
     const results = await Promise.allSettled(inflight);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(n);
+    expect(runtime.active.requests).toBe(0);
     await mock.close();
 
     const stores = await openStores(env);

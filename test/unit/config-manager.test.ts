@@ -1,8 +1,9 @@
 // ConfigManager when the config store cannot record a new version (a SQLite file locked by
 // another process past its busy timeout, Postgres restarting): the reload must not half-happen
 // (running the new config but never recorded or announced) nor escape as an unhandled rejection,
-// which would kill the worker and the request log rows it holds.
-import { describe, expect, it } from "vitest";
+// which would kill the worker and the request log rows it holds. And what becomes of the
+// runtime a reload replaced: closed once no request runs on it, or at shutdown.
+import { describe, expect, it, vi } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,6 +95,29 @@ describe("ConfigManager when the config store cannot record a version", () => {
       expect(unhandled).toEqual([]);
     } finally {
       process.off("unhandledRejection", onUnhandled);
+      cleanup();
+    }
+  });
+
+  it("keeps a replaced runtime open while a request still runs on it, then closes it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "Date"] });
+    const { holder, manager, cleanup } = setup();
+    try {
+      const first = holder.currentRuntime;
+      let closed = 0;
+      first.close = () => {
+        closed++;
+        return Promise.resolve();
+      };
+      first.active.requests = 1; // a long stream that began before the reload
+      await manager.apply(B, "admin");
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      expect(closed).toBe(0);
+      first.active.requests = 0;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(closed).toBe(1);
+    } finally {
+      vi.useRealTimers();
       cleanup();
     }
   });
