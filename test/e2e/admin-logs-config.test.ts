@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { openStores } from "../../src/store/factory.js";
+import type { RequestLogRow } from "../../src/store/types.js";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 
@@ -82,56 +83,57 @@ describe("request logs and stats", () => {
   });
 });
 
+/**
+ * A gateway logging to a SQLite file, with `n` chat requests held at a mock upstream of the given
+ * latency; `rows()` reads the log afresh (after the gateway closed it).
+ */
+async function requestsInFlight(n: number, latencyMs: number) {
+  const dir = mkdtempSync(join(tmpdir(), "fgw-logs-"));
+  const env = { REQUEST_LOG_STORE_BACKEND: "sqlite", REQUEST_LOG_STORE_DSN: join(dir, "logs.db"), API_KEY_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory" };
+  const mock = new MockUpstream({ latencyMs });
+  const base = await mock.start();
+  const gw = await startGateway({}, { ...env, OPENAI_API_KEY: "sk-upstream-000000000000", OPENAI_BASE_URL: `${base}/v1` }, { stores: await openStores(env) });
+  const inflight = Array.from({ length: n }, (_, i) => gw.client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: `req ${i}` }] }));
+  const settled = Promise.allSettled(inflight);
+  // Stop only once every request is in flight at the upstream.
+  for (let i = 0; i < 200 && mock.requests.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(mock.requests.length).toBe(n);
+  const rows = async (): Promise<RequestLogRow[]> => {
+    const stores = await openStores(env);
+    try {
+      return (await stores.logs.query({ limit: 1000 })).rows;
+    } finally {
+      await stores.close();
+    }
+  };
+  return { gw, mock, settled, rows };
+}
+
 describe("graceful shutdown under load", () => {
   it("writes a log row for every request in flight when the gateway stops", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "fgw-logs-"));
-    const env = { REQUEST_LOG_STORE_BACKEND: "sqlite", REQUEST_LOG_STORE_DSN: join(dir, "logs.db"), API_KEY_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory" };
-    const mock = new MockUpstream({ latencyMs: 400 });
-    const base = await mock.start();
-    const gw = await startGateway({}, { ...env, OPENAI_API_KEY: "sk-upstream-000000000000", OPENAI_BASE_URL: `${base}/v1` }, { stores: await openStores(env) });
     const n = 60;
-    const inflight = Array.from({ length: n }, (_, i) => gw.client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: `req ${i}` }] }));
-    // Stop only once every request is in flight at the upstream.
-    for (let i = 0; i < 200 && mock.requests.length < n; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(mock.requests.length).toBe(n);
+    const { gw, mock, settled, rows } = await requestsInFlight(n, 400);
     // The runtime counts them: one a reload replaced stays open until they are done.
     const runtime = gw.server.currentRuntime;
     expect(runtime.active.requests).toBe(n);
     await gw.close();
-    const results = await Promise.allSettled(inflight);
+    const results = await settled;
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(n);
     expect(runtime.active.requests).toBe(0);
     await mock.close();
-
-    const stores = await openStores(env);
-    const page = await stores.logs.query({ limit: 1000 });
-    expect(page.rows).toHaveLength(n);
-    await stores.close();
+    expect(await rows()).toHaveLength(n);
   });
-});
 
-describe("graceful shutdown past its grace period", () => {
   it("still writes a log row for requests cut off when the grace period runs out", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "fgw-logs-"));
-    const env = { REQUEST_LOG_STORE_BACKEND: "sqlite", REQUEST_LOG_STORE_DSN: join(dir, "logs.db"), API_KEY_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory" };
-    const mock = new MockUpstream({ latencyMs: 5000 });
-    const base = await mock.start();
-    const gw = await startGateway({}, { ...env, OPENAI_API_KEY: "sk-upstream-000000000000", OPENAI_BASE_URL: `${base}/v1` }, { stores: await openStores(env) });
     const n = 6;
-    const inflight = Array.from({ length: n }, (_, i) => gw.client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: `slow ${i}` }] }));
-    const settled = Promise.allSettled(inflight);
-    for (let i = 0; i < 200 && mock.requests.length < n; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(mock.requests.length).toBe(n);
+    const { gw, mock, settled, rows } = await requestsInFlight(n, 5000);
     await gw.app.close(200);
     const results = await settled;
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(n);
     await mock.close();
-
-    const stores = await openStores(env);
-    const page = await stores.logs.query({ limit: 1000 });
-    expect(page.rows).toHaveLength(n);
-    expect(page.rows.every((r) => r.status >= 400)).toBe(true);
-    await stores.close();
+    const logged = await rows();
+    expect(logged).toHaveLength(n);
+    expect(logged.every((r) => r.status >= 400)).toBe(true);
   });
 });
 

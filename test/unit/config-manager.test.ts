@@ -54,6 +54,16 @@ function setup(): { holder: RuntimeHolder & { current: Runtime }; store: FlakySt
   return { holder, store, manager, logs, file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Counts the calls of a runtime's close(). */
+function countCloses(rt: Runtime): { count: number } {
+  const closes = { count: 0 };
+  rt.close = () => {
+    closes.count++;
+    return Promise.resolve();
+  };
+  return closes;
+}
+
 describe("ConfigManager when the config store cannot record a version", () => {
   it("rejects the apply and keeps running the config it had, unrecorded nowhere", async () => {
     const { holder, store, manager, cleanup } = setup();
@@ -104,18 +114,14 @@ describe("ConfigManager when the config store cannot record a version", () => {
     const { holder, manager, cleanup } = setup();
     try {
       const first = holder.currentRuntime;
-      let closed = 0;
-      first.close = () => {
-        closed++;
-        return Promise.resolve();
-      };
+      const closes = countCloses(first);
       first.active.requests = 1; // a long stream that began before the reload
       await manager.apply(B, "admin");
       await vi.advanceTimersByTimeAsync(5 * 60_000);
-      expect(closed).toBe(0);
+      expect(closes.count).toBe(0);
       first.active.requests = 0;
       await vi.advanceTimersByTimeAsync(60_000);
-      expect(closed).toBe(1);
+      expect(closes.count).toBe(1);
     } finally {
       vi.useRealTimers();
       cleanup();
@@ -126,16 +132,12 @@ describe("ConfigManager when the config store cannot record a version", () => {
     const { holder, manager, cleanup } = setup();
     try {
       const first = holder.currentRuntime;
-      let closed = 0;
-      first.close = () => {
-        closed++;
-        return Promise.resolve();
-      };
+      const closes = countCloses(first);
       await manager.apply(B, "admin");
       await manager.closeRetired();
-      expect(closed).toBe(1);
+      expect(closes.count).toBe(1);
       await manager.closeRetired();
-      expect(closed).toBe(1);
+      expect(closes.count).toBe(1);
     } finally {
       cleanup();
     }

@@ -12,21 +12,27 @@ import { Agent, request } from "undici";
 import { startSupervisor } from "../../src/server/workers/supervisor.js";
 import { until } from "../helpers/until.js";
 
+/** The supervisor with two stand-in workers; `logs()` is everything it logged so far. */
+async function standInSupervisor(): Promise<{ sup: Awaited<ReturnType<typeof startSupervisor>>; logs: () => string }> {
+  let text = "";
+  const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, cb) => ((text += chunk.toString()), cb()) }));
+  const sup = await startSupervisor({
+    workers: 2,
+    port: 0,
+    host: "127.0.0.1",
+    log,
+    workerUrl: new URL("../helpers/crashing-worker.mjs", import.meta.url),
+    options: {},
+    listeningInfo: {},
+  });
+  return { sup, logs: () => text };
+}
+
 describe("worker-thread supervisor", () => {
   it("shares one port across threads, replaces a crashed thread and stops cleanly", { timeout: 60_000 }, async () => {
-    let logs = "";
-    const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, cb) => ((logs += chunk.toString()), cb()) }));
-    const sup = await startSupervisor({
-      workers: 2,
-      port: 0,
-      host: "127.0.0.1",
-      log,
-      workerUrl: new URL("../helpers/crashing-worker.mjs", import.meta.url),
-      options: {},
-      listeningInfo: {},
-    });
-    await until("both workers listening", () => logs.includes("ferrogw listening"));
-    const port = Number(/"port":(\d+)/.exec(logs)?.[1]);
+    const { sup, logs } = await standInSupervisor();
+    await until("both workers listening", () => logs().includes("ferrogw listening"));
+    const port = Number(/"port":(\d+)/.exec(logs())?.[1]);
     // One connection per request, so the kernel hands them to whichever thread accepts first.
     const get = async (path: string): Promise<string> => {
       const agent = new Agent();
@@ -49,8 +55,8 @@ describe("worker-thread supervisor", () => {
 
     const crashed = await get("/crash");
     await until("a replacement thread", () => sup.threadIds.length === 2 && !sup.threadIds.includes(Number(crashed)));
-    expect(logs).toContain("worker exited unexpectedly");
-    expect(logs).toContain("deliberate crash");
+    expect(logs()).toContain("worker exited unexpectedly");
+    expect(logs()).toContain("deliberate crash");
     // The port survived the crash: every thread, old and new, still accepts.
     const after = new Set<string>();
     await until("both threads answering after the crash", async () => {
@@ -84,21 +90,11 @@ describe("worker-thread supervisor", () => {
   });
 
   it("retries a replacement that fails to start instead of stopping the gateway", { timeout: 60_000 }, async () => {
-    let logs = "";
-    const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _e, cb) => ((logs += chunk.toString()), cb()) }));
-    const sup = await startSupervisor({
-      workers: 2,
-      port: 0,
-      host: "127.0.0.1",
-      log,
-      workerUrl: new URL("../helpers/crashing-worker.mjs", import.meta.url),
-      options: {},
-      listeningInfo: {},
-    });
+    const { sup, logs } = await standInSupervisor();
     const flag = join(mkdtempSync(join(tmpdir(), "fgw-sup-")), "fail-once");
     try {
-      await until("both workers listening", () => logs.includes("ferrogw listening"));
-      const port = Number(/"port":(\d+)/.exec(logs)?.[1]);
+      await until("both workers listening", () => logs().includes("ferrogw listening"));
+      const port = Number(/"port":(\d+)/.exec(logs())?.[1]);
       // The next thread to start (the replacement) fails before listening, once.
       process.env.CRASHING_WORKER_FAIL_ONCE = flag;
       writeFileSync(flag, "");
@@ -106,8 +102,8 @@ describe("worker-thread supervisor", () => {
       const crashed = await (await request(`http://127.0.0.1:${port}/crash`, { dispatcher: agent })).body.text();
       await agent.close();
       await until("a replacement that starts", () => sup.threadIds.length === 2 && !sup.threadIds.includes(Number(crashed)) && !existsSync(flag), 30_000);
-      await until("the second try listening", () => (logs.match(/worker exited unexpectedly/g) ?? []).length === 2);
-      expect(logs).not.toContain("a worker failed to start; stopping");
+      await until("the second try listening", () => (logs().match(/worker exited unexpectedly/g) ?? []).length === 2);
+      expect(logs()).not.toContain("a worker failed to start; stopping");
       sup.stop("test");
       expect(await sup.exited).toBe(0);
     } finally {
