@@ -79,11 +79,6 @@ class Connection implements ResponseOwner {
     socket.on("error", ignore);
   }
 
-  /** Idle: nothing in flight and nothing buffered. */
-  get idle(): boolean {
-    return this.res === undefined && this.buf === undefined && this.head === undefined;
-  }
-
   /** A request whose head was accepted and whose body is still arriving: it is in flight too. */
   get receivingBody(): boolean {
     return this.head !== undefined && this.res === undefined;
