@@ -16,7 +16,12 @@ export interface ExchangeEvents {
   /** `last`: complete() follows at once, in the same call stack (the end came in the same read). */
   data(chunk: Buffer, last: boolean): boolean;
   complete(): void;
-  error(err: Error): void;
+  /**
+   * `resendable`: the connection had served an earlier request and was lost before any byte of
+   * this one's answer, so the server most likely closed it without reading the request (its idle
+   * timeout, a restart, racing our send). Browsers resend any request in that case; so may we.
+   */
+  error(err: Error, resendable?: boolean): void;
 }
 
 /** Where a connection goes, worked out once per origin. */
@@ -96,6 +101,13 @@ function chunkSize(buf: Buffer, from: number, to: number): number {
   return i === to || buf[i] === 59 /* ";" */ ? size : -1;
 }
 
+/** The peer closed or reset the connection (not a timeout, an abort or a parse error). */
+function isConnectionLoss(err: Error): boolean {
+  if (err instanceof errors.SocketError) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ECONNRESET" || code === "EPIPE";
+}
+
 const enum Wait {
   None,
   Connect,
@@ -131,6 +143,10 @@ export class UpstreamConnection {
   private readonly batch: Buffer[] = [];
   /** The exchange in progress's clock: stamped when the request is written and at each read. */
   private clock: WireClock | undefined;
+  /** Requests sent on this connection, the current one included. */
+  private sent = 0;
+  /** Whether any byte of the current request's answer arrived. */
+  private answered = false;
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -193,6 +209,8 @@ export class UpstreamConnection {
   send(head: string, body: string | Uint8Array | undefined, isHead: boolean, headersTimeoutMs: number, bodyTimeoutMs: number, events: ExchangeEvents, clock?: WireClock): void {
     this.events = events;
     this.clock = clock;
+    this.sent++;
+    this.answered = false;
     this.phase = Phase.Head;
     this.keepAlive = true;
     this.eof = false;
@@ -225,7 +243,7 @@ export class UpstreamConnection {
     this.clock = undefined;
     this.phase = Phase.Idle;
     this.close();
-    events?.error(err);
+    events?.error(err, this.sent > 1 && !this.answered && isConnectionLoss(err));
   }
 
   /** Called by the pool's sweep: the current wait has passed its deadline. */
@@ -281,6 +299,7 @@ export class UpstreamConnection {
       this.close();
       return;
     }
+    this.answered = true;
     if (this.buf === undefined) this.buf = chunk;
     else {
       this.buf = Buffer.concat([this.pos === 0 ? this.buf : this.buf.subarray(this.pos), chunk]);

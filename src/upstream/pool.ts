@@ -204,7 +204,15 @@ export class UpstreamPool implements ConnectionOwner {
       on.error(err as Error);
       return;
     }
-    let conn = this.idle.pop();
+    this.dispatch(req, head, clock, on, true);
+  }
+
+  /**
+   * `first`: the request's first try, on an idle connection when there is one. A reused connection
+   * the server closed before answering gets the request again, once, on a new connection.
+   */
+  private dispatch(req: UpstreamCall, head: string, clock: WireClock, on: ExchangeEvents, first: boolean): void {
+    let conn = first ? this.idle.pop() : undefined;
     while (conn !== undefined && !conn.reusable()) {
       conn.close();
       conn = this.idle.pop();
@@ -214,6 +222,7 @@ export class UpstreamPool implements ConnectionOwner {
       this.connections.add(conn);
     }
     const active = conn;
+    const { cancel } = req;
     const onAbort = (): void => active.fail(new errors.RequestAbortedError());
     cancel.onAbort(onAbort);
     active.send(head, req.body, req.method === "HEAD", req.headersTimeout, req.bodyTimeout, {
@@ -223,9 +232,10 @@ export class UpstreamPool implements ConnectionOwner {
         cancel.offAbort(onAbort);
         on.complete();
       },
-      error(err) {
+      error: (err, resendable) => {
         cancel.offAbort(onAbort);
-        on.error(err);
+        if (resendable && first && !cancel.aborted && !this.closing) this.dispatch(req, head, clock, on, false);
+        else on.error(err);
       },
     }, clock);
   }

@@ -124,10 +124,22 @@ describe("error handling", () => {
   });
 
   it("answers 502 when the upstream resets the connection", async () => {
-    mock.enqueue({ reset: true });
+    // Twice: a reused connection lost before any byte of the answer is tried once more (below).
+    mock.enqueue({ reset: true }, { reset: true });
     const err = (await gw.client.chat.completions.create(chat()).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(502);
     expect(err.code).toBe("upstream_unreachable");
+  });
+
+  it("sends a request again when the upstream drops a reused connection before answering", async () => {
+    await gw.client.chat.completions.create(chat());
+    const before = mock.requests.length;
+    mock.enqueue({ reset: true });
+    const reply = await gw.client.chat.completions.create(chat());
+    expect(reply.choices[0]?.message.content).toBe("Mock reply to: hi");
+    expect(mock.requests.length - before).toBe(2);
+    await expect.poll(() => gw.finished.at(-1)?.status).toBe(200);
+    expect(gw.finished.at(-1)?.attempts).toBe(1);
   });
 
   it("answers unknown routes with 404 in the error shape", async () => {

@@ -199,20 +199,21 @@ describe("circuit breaker", () => {
     for (let i = 0; i < 3; i++) expect((await apiError(gw.client.chat.completions.create(chat()))).status).toBe(429);
     expect((await health(gw)).targets[0]?.circuit).toBe("closed");
 
-    a.enqueue({ reset: true }, { status: 503 });
+    // The reset comes twice: a reused connection lost before any byte is tried once more on a new one.
+    a.enqueue({ reset: true }, { reset: true }, { status: 503 });
     await apiError(gw.client.chat.completions.create(chat()));
     await apiError(gw.client.chat.completions.create(chat()));
     const refused = await apiError(gw.client.chat.completions.create(chat()));
     expect(refused.status).toBe(503);
     expect(refused.code).toBe("circuit_open");
-    expect(a.requests.length).toBe(5);
+    expect(a.requests.length).toBe(6);
 
     await openFor();
     a.enqueue({ status: 500 });
     expect((await apiError(gw.client.chat.completions.create(chat()))).status).toBe(502);
     expect((await health(gw)).targets[0]?.circuit).toBe("open");
     expect((await apiError(gw.client.chat.completions.create(chat()))).code).toBe("circuit_open");
-    expect(a.requests.length).toBe(6);
+    expect(a.requests.length).toBe(7);
 
     // A model nobody serves is still 404, not 503.
     const nf = await apiError(gw.client.chat.completions.create({ ...chat(), model: "no-such-model" }));

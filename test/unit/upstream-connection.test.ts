@@ -359,6 +359,63 @@ describe("upstream connection: keep-alive", () => {
   });
 });
 
+describe("upstream connection: a reused connection the server closed", () => {
+  // The server may close an idle connection just as we send on it (its own idle timeout, a
+  // restart): the request never reached it, so it goes again on a new connection, once.
+  it.each([
+    ["closes", (s: Socket) => s.destroy()],
+    ["resets", (s: Socket) => s.resetAndDestroy()],
+  ])("sends the request again on a new connection when the server %s it before any byte of the answer", async (_, drop) => {
+    const up = await upstream((s, n) => (n === 1 ? drop(s) : s.write(ok(`{"n":${n}}`))));
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe('{"n":0}');
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe('{"n":2}');
+    expect(up.connections).toBe(2);
+    expect(up.received).toHaveLength(3);
+    expect(up.received[2]).toBe(up.received[1]);
+  });
+
+  it("does the same for a stream, before its head", async () => {
+    const up = await upstream((s, n) => (n === 1 ? s.destroy() : s.write(ok(`{"n":${n}}`))));
+    await up.pool.requestBuffered(call());
+    const res = await up.pool.requestStreaming(call());
+    expect(res.statusCode).toBe(200);
+    expect(up.connections).toBe(2);
+  });
+
+  it("does not send it again once part of the answer arrived", async () => {
+    const up = await upstream((s, n) => (n === 1 ? s.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc") : s.write(ok("{}"))));
+    await up.pool.requestBuffered(call());
+    await expect(up.pool.requestBuffered(call())).rejects.toBeInstanceOf(errors.SocketError);
+    expect(up.received).toHaveLength(2);
+  });
+
+  it("does not send it again when a new connection closes, nor a second time", async () => {
+    const fresh = await upstream((s) => s.destroy());
+    await expect(fresh.pool.requestBuffered(call())).rejects.toBeInstanceOf(errors.SocketError);
+    expect(fresh.received).toHaveLength(1);
+
+    const twice = await upstream((s, n) => (n === 0 ? s.write(ok("{}")) : s.destroy()));
+    await twice.pool.requestBuffered(call());
+    await expect(twice.pool.requestBuffered(call())).rejects.toBeInstanceOf(errors.SocketError);
+    expect(twice.received).toHaveLength(3);
+    expect(twice.connections).toBe(2);
+  });
+
+  it("does not send it again after the caller cancelled", async () => {
+    const cancel = new Cancellation();
+    const up = await upstream((s, n) => {
+      if (n === 0) s.write(ok("{}"));
+      else {
+        cancel.abort();
+        s.destroy();
+      }
+    });
+    await up.pool.requestBuffered(call());
+    await expect(up.pool.requestBuffered(call({ cancel }))).rejects.toBeInstanceOf(errors.RequestAbortedError);
+    expect(up.received).toHaveLength(2);
+  });
+});
+
 describe("upstream connection: failures", () => {
   it("times out waiting for the response head", async () => {
     const up = await upstream(() => {});
