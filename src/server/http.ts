@@ -100,7 +100,7 @@ export class GatewayServer {
         handle: (req, res) => void this.handle(req, res),
       },
       this.server,
-      { keepAliveTimeoutMs: 65_000, headersTimeoutMs: 60_000 },
+      { keepAliveTimeoutMs: 65_000, headersTimeoutMs: 60_000, sendTimeoutMs: 60_000 },
     );
   }
 

@@ -29,7 +29,7 @@ const echo: Handler = (req, res) => {
   res.end(body);
 };
 
-async function start(handle: Handler = echo, opts: { keepAliveTimeoutMs?: number; headersTimeoutMs?: number; maxBody?: number } = {}): Promise<Harness> {
+async function start(handle: Handler = echo, opts: { keepAliveTimeoutMs?: number; headersTimeoutMs?: number; sendTimeoutMs?: number; maxBody?: number } = {}): Promise<Harness> {
   const seen: FastRequest[] = [];
   const fallbackSeen: string[] = [];
   const fallback: NodeHttpServer = createHttpServer((req, res) => {
@@ -49,7 +49,11 @@ async function start(handle: Handler = echo, opts: { keepAliveTimeoutMs?: number
       handle(req, res);
     },
   };
-  const server = new Http1Server(lane, fallback, { keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 65_000, headersTimeoutMs: opts.headersTimeoutMs ?? 60_000 });
+  const server = new Http1Server(lane, fallback, {
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 65_000,
+    headersTimeoutMs: opts.headersTimeoutMs ?? 60_000,
+    sendTimeoutMs: opts.sendTimeoutMs ?? 60_000,
+  });
   const addr = await server.listen({ port: 0, host: "127.0.0.1", backlog: 511 });
   cleanups.push(async () => {
     const stopped = server.stopAccepting();
@@ -193,6 +197,52 @@ describe("fast lane: requests it serves", () => {
     const closed = new Promise<boolean>((resolve) => res?.on("close", () => resolve(res?.writableFinished ?? true)));
     c.socket.destroy();
     expect(await closed).toBe(false);
+  });
+
+  /** Streams 1 MB pieces, waiting for 'drain' when the socket is full, until `total` MB are out. */
+  const firehose =
+    (total: number, seen: { res?: Http1Response; sent: number }): Handler =>
+    (_req, r) => {
+      seen.res = r;
+      r.writeHead(200, ["content-type", "text/event-stream"]);
+      const piece = Buffer.alloc(1 << 20, 0x61);
+      const more = (): void => {
+        while (seen.sent < total && !r.writableEnded) {
+          seen.sent++;
+          if (seen.sent === total) r.end(piece);
+          else if (!r.write(piece)) return;
+        }
+      };
+      r.on("drain", more);
+      more();
+    };
+
+  it("cuts a response the client stopped reading, once the send timeout passes without progress", async () => {
+    const seen: { res?: Http1Response; sent: number } = { sent: 0 };
+    const h = await start(firehose(1000, seen), { sendTimeoutMs: 300 });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/s HTTP/1.1\r\nhost: x\r\n\r\n");
+    c.socket.pause();
+    await until("the handler to start", () => seen.res !== undefined);
+    const finished = new Promise<boolean>((resolve) => seen.res?.on("close", () => resolve(seen.res?.writableFinished ?? true)));
+    expect(await finished).toBe(false);
+    c.socket.resume();
+    await c.closed;
+    expect(seen.sent).toBeLessThan(1000);
+  });
+
+  it("does not cut a client that keeps reading, however long the response takes", async () => {
+    const seen: { res?: Http1Response; sent: number } = { sent: 0 };
+    const h = await start(firehose(64, seen), { sendTimeoutMs: 300 });
+    const c = raw(h.port);
+    c.socket.write("GET /fast/s HTTP/1.1\r\nhost: x\r\n\r\n");
+    // Reads in bursts with pauses longer than a sweep, for well over the send timeout.
+    const reader = setInterval(() => (c.socket.isPaused() ? c.socket.resume() : c.socket.pause()), 150);
+    cleanups.push(() => clearInterval(reader));
+    await until("the handler to start", () => seen.res !== undefined);
+    const finished = new Promise<boolean>((resolve) => seen.res?.on("close", () => resolve(seen.res?.writableFinished ?? false)));
+    expect(await finished).toBe(true);
+    expect(seen.sent).toBe(64);
   });
 
   it("closes keep-alive connections left idle past the timeout", async () => {

@@ -36,6 +36,11 @@ export interface Http1ServerOptions {
   keepAliveTimeoutMs: number;
   /** A request head must arrive whole within this long (node:http: headersTimeout). */
   headersTimeoutMs: number;
+  /**
+   * A response the client stops reading is cut after this long without progress (nginx's
+   * send_timeout): otherwise a stalled reader holds its upstream stream, which the provider bills.
+   */
+  sendTimeoutMs: number;
 }
 
 /** node:http's default limit for a request head; bigger ones go to it (it answers 431). */
@@ -64,7 +69,11 @@ class Connection implements ResponseOwner {
   /** performance.now() at the latest read, or when the previous response finished (pipelining). */
   private readAt = 0;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
+  /** Date.now() when the socket last drained, and when a sweep first saw it full (0: not full). */
+  private drainedAt = 0;
+  private fullSince = 0;
   private readonly onDrain = (): void => {
+    this.drainedAt = Date.now();
     this.res?.emit("drain");
   };
   private readonly onClose = (): void => this.closed();
@@ -169,6 +178,16 @@ class Connection implements ResponseOwner {
     this.headSince = 0;
     if (last !== undefined) this.socket.write(last);
     this.socket.destroySoon();
+  }
+
+  /** Closes the connection when the client has not taken any of a response's bytes for `limitMs`. */
+  checkStalled(now: number, limitMs: number): void {
+    if (!this.socket.writableNeedDrain) {
+      this.fullSince = 0;
+      return;
+    }
+    if (this.fullSince === 0) this.fullSince = now;
+    if (now - Math.max(this.fullSince, this.drainedAt) > limitMs) this.socket.destroy();
   }
 
   /** A head (or a body) that took too long: 408, then nothing more is read from this connection. */
@@ -303,7 +322,10 @@ export class Http1Server {
     const idleCutoff = now - this.opts.keepAliveTimeoutMs;
     const headCutoff = now - this.opts.headersTimeoutMs;
     for (const c of this.conns) {
-      if (c.res !== undefined) continue;
+      if (c.res !== undefined) {
+        c.checkStalled(now, this.opts.sendTimeoutMs);
+        continue;
+      }
       // A head still incomplete after headersTimeout (slowloris): 408 and close, as node:http does.
       if (c.headSince !== 0 && c.headSince < headCutoff) c.expire();
       // A body that stopped arriving: answered 408 rather than dropped without a word.
