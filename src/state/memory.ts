@@ -99,7 +99,7 @@ interface SpendEntry {
   expiresAt: number;
 }
 
-/** Per-key spend. At maxKeys, inserting a new key evicts the key with the lowest spend. */
+/** Per-key spend. At maxKeys, inserting a new key drops expired keys, or else the key with the lowest spend. */
 export class MemoryBudgetStore implements BudgetStore {
   readonly backend = "memory";
   private readonly spend = new Map<string, SpendEntry>();
@@ -164,7 +164,20 @@ export class MemoryBudgetStore implements BudgetStore {
     return e;
   }
 
+  /**
+   * Past periods' counters (`key:2026-11-24`) are never read again: they go first, all at once.
+   * Only when none has expired does the lowest current spend make room.
+   */
   private evictLowest(): void {
+    const now = Date.now();
+    let freed = false;
+    for (const [k, e] of this.spend) {
+      if (e.expiresAt > 0 && e.expiresAt <= now && e.reserved === 0) {
+        this.spend.delete(k);
+        freed = true;
+      }
+    }
+    if (freed) return;
     let minKey: string | undefined;
     let min = Infinity;
     for (const [k, e] of this.spend) {

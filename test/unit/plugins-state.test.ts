@@ -109,4 +109,18 @@ describe("MemoryBudgetStore", () => {
     s.settle("c", 0, 3, 0);
     expect((await s.list("")).map((r) => r.key).sort()).toEqual(["a", "c"]);
   });
+
+  it("at max_keys drops past periods' counters before a current one", async () => {
+    const s = new MemoryBudgetStore(3);
+    const past = Date.now() - 1;
+    const tomorrow = Date.now() + 86_400_000;
+    // Yesterday's counters, spent heavily; today's, spent lightly.
+    s.settle("k1:day1", 0, 9, past);
+    s.settle("k2:day1", 0, 8, past);
+    s.settle("k1:day2", 0, 1, tomorrow);
+    s.settle("k2:day2", 0, 2, tomorrow);
+    s.settle("k3:day2", 0, 3, tomorrow);
+    expect((await s.list("")).map((r) => r.key).sort()).toEqual(["k1:day2", "k2:day2", "k3:day2"]);
+    expect(s.get("k1:day2").spent).toBe(1);
+  });
 });
