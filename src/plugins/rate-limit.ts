@@ -91,7 +91,8 @@ export class RateLimit implements Plugin {
       scopes.push("key");
     }
     if (this.userRule && pc.user !== undefined) {
-      checks.push({ key: `u:${pc.user}`, rule: this.userRule, cost: 1 });
+      // Per key: two tenants' "alice" are different people.
+      checks.push({ key: `u:${pc.keyId ?? "-"}:${pc.user}`, rule: this.userRule, cost: 1 });
       scopes.push("user");
     }
     if (this.tokenRule) {

@@ -108,6 +108,19 @@ describe("rate-limit", () => {
     for (let i = 0; i < 3; i++) expect((await post(g)).status).toBe(200);
   });
 
+  it("per-user RPM counts each API key's users apart: another tenant's 'alice' is not this one's", async () => {
+    const g = await start({ user_rpm: 1 }, { masterKey: MASTER });
+    const created = await fetch(`${g.url}/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "tenant-b" }),
+    });
+    const other = ((await created.json()) as { key: string }).key;
+    expect((await post(g, { user: "alice" }, {}, other)).status).toBe(200);
+    expect((await post(g, { user: "alice" }, {}, other)).status).toBe(429);
+    expect((await post(g, { user: "alice" })).status).toBe(200);
+  });
+
   it("global requests per second with a burst; a refused request consumes nothing else", async () => {
     // One request every 2 s, two at once.
     const g = await start({ requests_per_second: 0.5, burst: 2 });
