@@ -59,6 +59,7 @@ async function chatWithPlugins(rt: Runtime, ctx: RequestContext, first: ChatRequ
   // Plugins (src/plugins): before_request may reject, rewrite the request, or answer from cache;
   // after_response sees the finished response; on_error sees any failure.
   const pc = rt.plugins.begin(ctx, req);
+  pc.router = rt.router;
   try {
     const before = rt.plugins.beforeRequest(pc);
     if (before) await before;
@@ -91,7 +92,7 @@ function serveCached(ctx: RequestContext, pc: PluginContext, stream: boolean, re
     pc.transform(completion);
     sendJson(res, ctx, 200, JSON.stringify(completion));
   }
-  pc.response = { stream, cached: true, completion, usage: completion.usage };
+  pc.response = { stream, cached: true, completion, usage: completion.usage, complete: true };
 }
 
 /** Plugins: output hooks may change the completion before it is sent; after_response sees it. */
@@ -99,7 +100,7 @@ function sendWithPlugins(res: HttpResponse, ctx: RequestContext, pc: PluginConte
   const changed = completion !== undefined && pc.transform(completion);
   if (completion) ctx.usage = completion.usage;
   sendJson(res, ctx, 200, raw && !changed ? raw : JSON.stringify(completion));
-  pc.response = { stream: false, cached: false, completion, usage: completion?.usage };
+  pc.response = { stream: false, cached: false, completion, usage: completion?.usage, complete: true };
 }
 
 function parseCompletion(buf: Buffer): ChatCompletion | undefined {
@@ -157,7 +158,7 @@ async function streamChat(
     // The client already has part of this response: report the failure in-stream, never retry.
     throw finalFailure(transportError(provider.name, err));
   }
-  if (pc) pc.response = { stream: true, cached: false, completion: pc.collected(), usage: ctx.usage };
+  if (pc) pc.response = { stream: true, cached: false, completion: pc.collected(), usage: ctx.usage, complete: pc.collectedComplete() };
 }
 
 async function answerChat(
@@ -183,7 +184,7 @@ async function answerChat(
     sendWithPlugins(res, ctx, pc, completion, provider.codec.openaiWire ? buf : undefined);
     return;
   }
-  if (pc) pc.response = { stream: false, cached: false, completion: undefined, usage: undefined };
+  if (pc) pc.response = { stream: false, cached: false, completion: undefined, usage: undefined, complete: true };
   if (provider.codec.openaiWire) {
     // Forwarded as received; usage is read after the response is on its way.
     sendJson(res, ctx, 200, buf);

@@ -1,9 +1,10 @@
 // response-cache: exact-match cache of chat completions. The key is a SHA-256 of the normalised
 // request (model, messages and every parameter, with keys sorted; stream, stream_options, user
-// and metadata left out), so a streaming and a non-streaming request share entries. A hit skips
-// the provider call only: the plugins around it still run, and a streaming request gets the
-// cached answer as a well-formed SSE stream. Errors are never cached (they never reach
-// after_response), and neither are non-deterministic requests unless cache_nondeterministic.
+// and metadata left out) and of the route the router would pick besides by model, so a streaming
+// and a non-streaming request share entries. A hit skips the provider call only: the plugins
+// around it still run, and a streaming request gets the cached answer as a well-formed SSE stream.
+// Errors and streams cut short are never cached, and neither are non-deterministic requests
+// unless cache_nondeterministic.
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ChatCompletion, ChatRequest } from "../api/types.js";
@@ -38,10 +39,19 @@ interface CacheState {
   store: boolean;
 }
 
-export function cacheKey(req: ChatRequest): string {
+/**
+ * `scope`: where the router would send the request besides by model (Router.routeScope), so a
+ * conditional rule on the API key, a header or metadata, or a sticky A/B variant, never gets
+ * another route's answer.
+ */
+export function cacheKey(req: ChatRequest, scope = ""): string {
   const normalised: Record<string, unknown> = {};
   for (const k of Object.keys(req)) if (!EXCLUDED.has(k)) normalised[k] = req[k];
-  return createHash("sha256").update(canonicalJson(normalised)).digest("hex");
+  return createHash("sha256").update(scope).update("\n").update(canonicalJson(normalised)).digest("hex");
+}
+
+function scopedKey(pc: PluginContext): string {
+  return cacheKey(pc.req, pc.router?.routeScope(pc.req.model, pc.ctx, pc.req) ?? "");
 }
 
 export function isDeterministic(req: ChatRequest): boolean {
@@ -79,10 +89,10 @@ export class ResponseCache implements Plugin {
       pc.cacheStatus = "bypass";
       pc.setHeader(CACHE_HEADER, "bypass");
       // A forced refresh (no-cache) of a cacheable request still stores the fresh answer.
-      if (bypass && !noStore && (this.cfg.cache_nondeterministic || isDeterministic(req))) this.collect(pc, { key: cacheKey(req), store: true });
+      if (bypass && !noStore && (this.cfg.cache_nondeterministic || isDeterministic(req))) this.collect(pc, { key: scopedKey(pc), store: true });
       return;
     }
-    const state: CacheState = { key: cacheKey(req), store: true };
+    const state: CacheState = { key: scopedKey(pc), store: true };
     const found = this.store.get(state.key);
     if (typeof found === "object") return found.then((v) => this.found(pc, state, v));
     this.found(pc, state, found);
@@ -90,7 +100,8 @@ export class ResponseCache implements Plugin {
 
   afterResponse(pc: PluginContext, res: ResponseInfo): HookResult {
     const state = pc.get<CacheState>(this.slot);
-    if (!state?.store || res.cached || !res.completion || pc.cached) return;
+    // A stream cut short or ended by an error event is not the answer to cache.
+    if (!state?.store || res.cached || !res.completion || !res.complete || pc.cached) return;
     if (pc.ctx.status >= 400 || res.completion.choices.length === 0) return;
     const out = this.store.set(state.key, JSON.stringify(res.completion), this.ttlMs);
     if (out) return out.catch((err: unknown) => this.deps.logger.warn({ err, plugin: this.name }, "response-cache: store failed"));

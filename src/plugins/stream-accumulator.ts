@@ -58,6 +58,13 @@ export class StreamAccumulator {
     }
   }
 
+  /** Every choice ended with a finish_reason: not a stream cut short or ended by an error event. */
+  complete(): boolean {
+    if (this.choices.size === 0) return false;
+    for (const s of this.choices.values()) if (s.finish === null) return false;
+    return true;
+  }
+
   finish(fallbackUsage?: Usage): ChatCompletion {
     const choices: ChatCompletionChoice[] = [];
     for (const [index, s] of [...this.choices].sort((a, b) => a[0] - b[0])) {

@@ -34,6 +34,8 @@ export interface ResponseInfo {
   /** Non-streaming responses always; streams when a plugin asked for collection (`pc.collectStream`). */
   readonly completion: ChatCompletion | undefined;
   readonly usage: Usage | undefined;
+  /** False for a collected stream that ended before every choice's finish_reason (cut short, or an error event). */
+  readonly complete: boolean;
 }
 
 export interface Plugin {
@@ -93,6 +95,11 @@ export interface OutputDispatcher {
  * One request's view for the plugins. Allocated once per request (only when plugins are
  * configured); it is also the ChunkHooks the stream writers call, so no per-request closures.
  */
+/** The router as the response cache sees it (Router.routeScope). */
+export interface RouteScoper {
+  routeScope(requested: string, ctx: RequestContext, body: Readonly<Record<string, unknown>>): string;
+}
+
 export class PluginContext implements ChunkHooks {
   readonly ctx: RequestContext;
   /** The parsed request. Replace or change it to modify what is routed and sent upstream. */
@@ -112,6 +119,8 @@ export class PluginContext implements ChunkHooks {
   responseStarted = false;
   /** When the first streamed chunk passed, for time-to-first-token. */
   firstChunkNs: bigint | undefined = undefined;
+  /** Set by the chat handler: where the request would be routed, which the response cache keys on. */
+  router: RouteScoper | undefined = undefined;
   private headerPairs: string[] | undefined;
   private slots: unknown[] | undefined;
   private accumulator: StreamAccumulator | undefined;
@@ -179,6 +188,11 @@ export class PluginContext implements ChunkHooks {
   /** The collected stream as one completion (when collectStream was set and chunks arrived). */
   collected(): ChatCompletion | undefined {
     return this.accumulator?.finish(this.ctx.usage);
+  }
+
+  /** Whether the collected stream ended properly (see StreamAccumulator.complete). */
+  collectedComplete(): boolean {
+    return this.accumulator?.complete() ?? false;
   }
 }
 

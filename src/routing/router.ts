@@ -73,6 +73,22 @@ export class Router {
     return this.aliases.get(model) ?? model;
   }
 
+  /**
+   * Where, besides the model and content, this request would be routed (Strategy.routeKey), under
+   * the strategy it asks for: the response cache's scope. "" when the strategy header is invalid
+   * (plan() refuses that request anyway).
+   */
+  routeScope(requested: string, ctx: RequestContext, body: Readonly<Record<string, unknown>>): string {
+    let strategy: Strategy;
+    try {
+      strategy = this.strategyFor(ctx);
+    } catch {
+      return "";
+    }
+    const key = strategy.routeKey?.({ model: this.resolveAlias(requested), operation: "chat", headers: ctx.headers, body, keyId: ctx.keyId });
+    return key === undefined ? strategy.mode : `${strategy.mode}:${key}`;
+  }
+
   /** Plans one request and records the strategy and variant on the context (response headers). */
   plan(requested: string, operation: Operation, ctx: RequestContext, body: Readonly<Record<string, unknown>>): RoutePlan {
     const strategy = this.strategyFor(ctx);

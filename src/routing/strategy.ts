@@ -39,6 +39,12 @@ export interface Choice {
 export interface Strategy {
   readonly mode: StrategyMode;
   choose(candidates: readonly Target[], req: RouteRequest): Choice;
+  /**
+   * What, besides the model and the body's content, decides where this request goes (the rule a
+   * header or API key matches, a sticky A/B variant): requests that differ in it may be answered
+   * by different models, so the response cache keeps them apart. Undefined: nothing else does.
+   */
+  routeKey?(req: RouteRequest): string | undefined;
 }
 
 export const CIRCUIT_OPEN: Choice = Object.freeze({ targets: [], refusal: "circuit_open" as const });

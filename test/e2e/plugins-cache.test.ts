@@ -100,6 +100,17 @@ describe("response-cache (memory)", () => {
     expect(mock.requests.length).toBe(calls);
   });
 
+  it("does not cache a stream that ended before its finish_reason", async () => {
+    const body = { model: "gpt-4o-mini", temperature: 0, stream: true, messages: [{ role: "user", content: "cut short" }] };
+    mock.enqueue({ endAfterFrames: 2 });
+    expect((await rawStream(gw.url, body)).cache).toBe("miss");
+    const calls = mock.requests.length;
+    const next = await ask("cut short");
+    expect(next.response.headers.get("x-ferro-cache")).toBe("miss");
+    expect(next.data.choices[0]?.message.content).toBe("Mock reply to: cut short");
+    expect(mock.requests.length).toBe(calls + 1);
+  });
+
   it("tool calls survive the round trip through the cache", async () => {
     const tools: OpenAI.Chat.ChatCompletionTool[] = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: {} } } }];
     const first = await ask("use the tool", { tools });

@@ -293,3 +293,27 @@ describe("x-ferro-strategy override", () => {
     expect(unconfigured).toBeInstanceOf(OpenAI.BadRequestError);
   });
 });
+
+describe("with the response cache", () => {
+  it("never serves one route's cached answer to a request a rule sends elsewhere", async () => {
+    const cache = { max_age: 60 };
+    const { gw, mocks } = await setup(
+      ["a", "b"],
+      {
+        strategy: { mode: "conditional", conditions: [{ key: "header:x-tier", value: "gold", target_key: "b" }] },
+        targets: [{ virtual_key: "a" }, { virtual_key: "b" }],
+        plugins: [{ name: "response-cache", type: "transform", stage: "before_request", config: cache }],
+      },
+      { a: { text: "answer from a" }, b: { text: "answer from b" } },
+    );
+    const ask = async (headers: Record<string, string> = {}): Promise<string> => {
+      const { data, response } = await gw.client.chat.completions.create(chat("same question", { temperature: 0 }), { headers }).withResponse();
+      return `${data.choices[0]?.message.content} ${response.headers.get("x-ferro-cache")}`;
+    };
+    expect(await ask({ "x-tier": "gold" })).toBe("answer from b miss");
+    expect(await ask()).toBe("answer from a miss");
+    expect(await ask({ "x-tier": "gold" })).toBe("answer from b hit");
+    expect(await ask({ "x-tier": "silver" })).toBe("answer from a hit");
+    expect(counts(mocks)).toEqual({ a: 1, b: 1 });
+  });
+});

@@ -35,6 +35,8 @@ export interface ScriptedResponse {
   reset?: boolean;
   /** Stream this many frames, then destroy the socket. */
   resetAfterFrames?: number;
+  /** Stream this many frames, then end the response cleanly (no finish, no [DONE]). */
+  endAfterFrames?: number;
   /** Extra delay before answering (ms), e.g. to trigger a timeout. */
   delayMs?: number;
 }
@@ -215,6 +217,7 @@ export class MockUpstream {
         req.socket.destroy();
         return;
       }
+      if (scripted?.endAfterFrames !== undefined && i >= scripted.endAfterFrames) break;
       if (i > 0) await sleep(this.options.chunkDelayMs);
       if (res.destroyed) return;
       res.write(frames[i]);

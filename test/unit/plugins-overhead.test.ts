@@ -47,7 +47,7 @@ describe("plugin overhead", () => {
       };
       const pc = p.begin(ctx, req);
       if (p.beforeRequest(pc) !== undefined) asyncHooks++;
-      pc.response = { stream: false, cached: false, completion, usage: completion.usage };
+      pc.response = { stream: false, cached: false, completion, usage: completion.usage, complete: true };
       if (p.afterResponse(pc) !== undefined) asyncHooks++;
     };
     const rounds = async (count: number): Promise<number> => {

@@ -162,6 +162,21 @@ describe("ab-test", () => {
     expect((c.control ?? 0) / 1000).toBeLessThan(0.76);
   });
 
+  it("gives the response cache each sticky caller's variant as its route key, and none without sticky_by", () => {
+    const ts = targets([{ key: "a" }, { key: "b" }, { key: "c" }]);
+    const s = new AbTestStrategy(ts, { ...variants, sticky_by: "user" });
+    const userReq = (u: string): RouteRequest => req({ body: { model: "gpt-4o", user: u, messages: [] } });
+    const keys = new Set<string | undefined>();
+    for (let i = 0; i < 50; i++) {
+      const r = userReq(`user-${i}`);
+      expect(s.routeKey(r)).toBe(s.choose(ts, r).variant);
+      keys.add(s.routeKey(r));
+    }
+    expect(keys).toEqual(new Set(["control", "challenger"]));
+    expect(s.routeKey(req())).toBeUndefined();
+    expect(new AbTestStrategy(ts, variants).routeKey(userReq("alice"))).toBeUndefined();
+  });
+
   it("sticks on a header, the api key id or a metadata value", () => {
     const ts = targets([{ key: "a" }, { key: "b" }]);
     const byHeader = new AbTestStrategy(ts, { ab_variants: variants.ab_variants.slice(0, 2), sticky_by: "x-session" });

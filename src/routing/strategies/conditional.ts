@@ -54,7 +54,22 @@ export class ConditionalStrategy implements Strategy {
   }
 
   choose(candidates: readonly Target[], req: RouteRequest): Choice {
-    for (const rule of this.rules) {
+    const i = this.firstMatch(req);
+    const rule = this.rules[i];
+    if (rule !== undefined) return matched(rule.target, rule.choice, candidates);
+    const now = Date.now();
+    for (const t of candidates) if (t.selectable(now)) return this.defaults[t.index] ?? { targets: [t], variant: "default" };
+    return CIRCUIT_OPEN;
+  }
+
+  routeKey(req: RouteRequest): string {
+    return String(this.firstMatch(req));
+  }
+
+  /** The index of the first rule the request matches; -1: none. */
+  private firstMatch(req: RouteRequest): number {
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i] as Rule;
       let hit: boolean;
       switch (rule.kind) {
         case Kind.Model:
@@ -73,10 +88,8 @@ export class ConditionalStrategy implements Strategy {
           hit = metadataValue(req.body, rule.name) === rule.value;
           break;
       }
-      if (hit) return matched(rule.target, rule.choice, candidates);
+      if (hit) return i;
     }
-    const now = Date.now();
-    for (const t of candidates) if (t.selectable(now)) return this.defaults[t.index] ?? { targets: [t], variant: "default" };
-    return CIRCUIT_OPEN;
+    return -1;
   }
 }
