@@ -18,8 +18,13 @@ export interface RedisTarget {
 
 export class StateFactory {
   private readonly redis: RedisConnections;
-  /** In a worker thread, memory state is shared by every worker; the n-th store of a pipeline is the same one in each. */
-  private shared = 0;
+  /**
+   * In a worker thread, memory state is shared by every worker; the n-th store of a kind in a
+   * pipeline is the same one in each. Counted per kind, so a config that adds a cache before a
+   * rate limit does not give that limit another place (fresh buckets for every caller).
+   */
+  private rateLimiters = 0;
+  private caches = 0;
 
   constructor(
     onRedisError?: (url: string, err: Error) => void,
@@ -31,13 +36,13 @@ export class StateFactory {
   rateLimiter(backend: StateBackend, redis: RedisTarget | undefined, maxKeys: number): RateLimiter {
     if (backend === "redis" && redis) return new RedisRateLimiter(this.redis.get(redis.url), `${redis.prefix}rl:`);
     const worker = workerInfo();
-    if (worker) return new SharedRateLimiter(worker.rateArena, this.shared++);
-    return this.memory.rateLimiter(this.shared++, maxKeys);
+    if (worker) return new SharedRateLimiter(worker.rateArena, this.rateLimiters++);
+    return this.memory.rateLimiter(this.rateLimiters++, maxKeys);
   }
 
   cacheStore(backend: StateBackend, redis: RedisTarget | undefined, maxEntries: number): CacheStore {
     if (backend === "redis" && redis) return new RedisCacheStore(this.redis.get(redis.url), `${redis.prefix}cache:`);
-    if (workerInfo()) return new SharedCacheStore({ kind: "cache", id: String(this.shared++), size: maxEntries });
+    if (workerInfo()) return new SharedCacheStore({ kind: "cache", id: String(this.caches++), size: maxEntries });
     return new MemoryCacheStore(maxEntries);
   }
 

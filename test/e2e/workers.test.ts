@@ -172,6 +172,24 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
     }
   });
 
+  it("keeps a memory rate limit's buckets when an applied config puts a response cache before it", { timeout: 180_000 }, async () => {
+    const master = "mk-test-0123456789abcdef";
+    const limit = { name: "rate-limit", type: "guardrail", stage: "before_request", config: { requests_per_second: 0.01, burst: 4 } };
+    const gw = await startWorkers(["plugins:", "  - name: rate-limit", "    type: guardrail", "    stage: before_request", "    config: { requests_per_second: 0.01, burst: 4 }"], {
+      MASTER_KEY: master,
+    });
+    try {
+      const chat = () => gw.fresh("POST", "/v1/chat/completions", { key: master, body: chatBody() });
+      expect(await tenStatuses(chat)).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+      const cache = { name: "response-cache", type: "transform", stage: "before_request", config: { max_age: 60 } };
+      const applied = await gw.fresh("PUT", "/admin/config", { key: master, body: { plugins: [cache, limit] } });
+      expect(applied.status).toBe(200);
+      expect(await tenStatuses(chat)).toEqual(Array(10).fill(429));
+    } finally {
+      expect(await gw.stop()).toBe(0);
+    }
+  });
+
   it("shares the memory response cache across workers", { timeout: 180_000 }, async () => {
     const gw = await startWorkers(["plugins:", "  - name: response-cache", "    type: transform", "    stage: before_request", "    config: { max_age: 60 }"]);
     try {
