@@ -46,6 +46,8 @@ export type BudgetConfig = z.output<typeof budgetSchema>;
 interface Reservation {
   storeKey: string;
   estimate: number;
+  /** The store's id for this reservation (Redis), released on settle. */
+  hold?: string;
   expireAt: number;
   model: string;
 }
@@ -103,7 +105,7 @@ export class Budget implements Plugin {
     const slot = this.period(period);
     const req = pc.req;
     const estimate = this.estimate(req);
-    const r: Reservation = { storeKey: `${keyId}:${slot.id}`, estimate, expireAt: slot.endsAt === Infinity ? 0 : slot.endsAt + KEEP_AFTER_PERIOD_MS, model: req.model };
+    const r: Reservation = { storeKey: `${keyId}:${slot.id}`, estimate, hold: undefined, expireAt: slot.endsAt === Infinity ? 0 : slot.endsAt + KEEP_AFTER_PERIOD_MS, model: req.model };
     const limit = Math.round(limitUsd * NANO_USD);
     const out = this.store.reserve(r.storeKey, estimate, limit);
     if (out instanceof Promise) return out.then((res) => this.admit(pc, r, res, limitUsd, period));
@@ -161,6 +163,7 @@ export class Budget implements Plugin {
 
   private admit(pc: PluginContext, r: Reservation, res: ReserveResult, limitUsd: number, period: BudgetPeriod): void {
     if (res.ok) {
+      r.hold = res.hold;
       pc.set(this.slot, r);
       return;
     }
@@ -186,7 +189,7 @@ export class Budget implements Plugin {
   }
 
   private settle(r: Reservation, actual: number): HookResult {
-    const out = this.store.settle(r.storeKey, r.estimate, actual, r.expireAt);
+    const out = this.store.settle(r.storeKey, r.estimate, actual, r.expireAt, r.hold);
     if (out) return out.catch((err: unknown) => this.deps.logger.error({ err, plugin: this.name }, "budget: settling spend failed"));
   }
 

@@ -1,6 +1,7 @@
 // Redis-backed state, shared by every gateway worker and instance pointed at the same Redis.
 // Each check-and-update is one Lua script, so it is atomic without locks; time comes from the
 // Redis server (TIME) so instances with skewed clocks still agree.
+import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type * as IORedis from "ioredis";
 import type { Redis } from "ioredis";
@@ -64,36 +65,53 @@ redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.ceil(newTat
 return 1
 `;
 
-/** KEYS: spent, reserved. ARGV: estimate, limit, reserved_ttl_ms. Integers (nano-USD). */
-const BUDGET_RESERVE = `
+// Reservations live in a sorted set, one member per request ("<id>:<amount>"), scored by when it
+// expires: one that is never settled (its instance died, or its reserve timed out on our side
+// but ran on Redis) is dropped on its own, however busy the key stays. A single counter with a
+// TTL that every request refreshed kept such a leak for as long as the key was in use.
+const PRUNE_AND_SUM = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local reserved = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  reserved = reserved + (tonumber(string.match(m, ':(%d+)$')) or 0)
+end
 local spent = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-local reserved = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-if reserved < 0 then reserved = 0 end
-local limit = tonumber(ARGV[2])
-if limit > 0 and spent + reserved >= limit then return {0, spent, reserved} end
-reserved = redis.call('INCRBY', KEYS[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return {1, spent, reserved}
 `;
 
-/** KEYS: spent, reserved. ARGV: reserved, actual, reserved_ttl_ms, spent_expire_at_ms (0 = never). */
+/** KEYS: spent, holds. ARGV: estimate, limit (0 = none), hold_ttl_ms, hold id. Returns {ok, spent, reserved}. */
+const BUDGET_RESERVE = `${PRUNE_AND_SUM}
+local limit = tonumber(ARGV[2])
+if limit > 0 and spent + reserved >= limit then return {0, spent, reserved} end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4] .. ':' .. ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {1, spent, reserved + tonumber(ARGV[1])}
+`;
+
+/** KEYS: spent, holds. ARGV: hold member ("<id>:<amount>", or "" for none), actual, spent_expire_at_ms (0 = never). */
 const BUDGET_SETTLE = `
-local r = redis.call('DECRBY', KEYS[2], ARGV[1])
-if r <= 0 then redis.call('DEL', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+if ARGV[1] ~= '' then redis.call('ZREM', KEYS[2], ARGV[1]) end
 local s = 0
 if tonumber(ARGV[2]) > 0 then s = redis.call('INCRBY', KEYS[1], ARGV[2]) end
-if tonumber(ARGV[4]) > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
+if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
 return s
 `;
 
-/** A reservation nobody settles (a crashed instance) is forgotten after this long without activity. */
-const RESERVED_TTL_MS = 15 * 60_000;
+/** KEYS: spent, holds. Returns {spent, reserved}. */
+const BUDGET_GET = `${PRUNE_AND_SUM}
+return {spent, reserved}
+`;
+
+/** How long a reservation holds budget when nobody settles it (a request running longer is still charged in full when it ends). */
+const HOLD_TTL_MS = 15 * 60_000;
 
 interface FerroCommands {
   ferroRateConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   ferroRateDebit(key: string, interval: number, cost: number): Promise<unknown>;
-  ferroBudgetReserve(spentKey: string, reservedKey: string, estimate: number, limit: number, ttl: number): Promise<unknown>;
-  ferroBudgetSettle(spentKey: string, reservedKey: string, reserved: number, actual: number, ttl: number, expireAt: number): Promise<unknown>;
+  ferroBudgetReserve(spentKey: string, holdsKey: string, estimate: number, limit: number, ttl: number, id: string): Promise<unknown>;
+  ferroBudgetSettle(spentKey: string, holdsKey: string, hold: string, actual: number, expireAt: number): Promise<unknown>;
+  ferroBudgetGet(spentKey: string, holdsKey: string): Promise<unknown>;
 }
 
 export type FerroRedis = Redis & FerroCommands;
@@ -125,6 +143,7 @@ export class RedisConnections {
     client.defineCommand("ferroRateDebit", { lua: RATE_DEBIT, numberOfKeys: 1 });
     client.defineCommand("ferroBudgetReserve", { lua: BUDGET_RESERVE, numberOfKeys: 2 });
     client.defineCommand("ferroBudgetSettle", { lua: BUDGET_SETTLE, numberOfKeys: 2 });
+    client.defineCommand("ferroBudgetGet", { lua: BUDGET_GET, numberOfKeys: 2 });
     let reported = false;
     client.on("error", (err: Error) => {
       if (reported) return;
@@ -216,29 +235,41 @@ export class RedisBudgetStore implements BudgetStore {
   constructor(
     private readonly redis: FerroRedis,
     private readonly prefix: string,
+    /** How long an unsettled reservation holds budget (tests shorten it). */
+    private readonly holdTtlMs = HOLD_TTL_MS,
   ) {}
 
-  /** Both counters of a key share one hash tag, so they live in one cluster slot. */
+  /** Both keys of a budget share one hash tag, so they live in one cluster slot. */
   private keys(key: string): [string, string] {
     const base = `${this.prefix}{${key}}`;
-    return [`${base}:spent`, `${base}:reserved`];
+    return [`${base}:spent`, `${base}:holds`];
   }
 
   async reserve(key: string, estimate: number, limit: number): Promise<ReserveResult> {
-    const [s, r] = this.keys(key);
-    const out = toNumbers(await this.redis.ferroBudgetReserve(s, r, Math.ceil(estimate), Math.floor(limit), RESERVED_TTL_MS));
-    return { ok: out[0] === 1, spent: out[1] ?? 0, reserved: out[2] ?? 0 };
+    const [s, h] = this.keys(key);
+    const amount = Math.ceil(estimate);
+    const id = randomUUID();
+    let reply: unknown;
+    try {
+      reply = await this.redis.ferroBudgetReserve(s, h, amount, Math.floor(limit), this.holdTtlMs, id);
+    } catch (err) {
+      // A timeout here does not stop the script on Redis: take back what it may have reserved.
+      this.redis.ferroBudgetSettle(s, h, `${id}:${amount}`, 0, 0).catch(() => undefined);
+      throw err;
+    }
+    const out = toNumbers(reply);
+    return { ok: out[0] === 1, spent: out[1] ?? 0, reserved: out[2] ?? 0, hold: out[0] === 1 ? `${id}:${amount}` : undefined };
   }
 
-  async settle(key: string, reserved: number, actual: number, expireAtMs: number): Promise<void> {
-    const [s, r] = this.keys(key);
-    await this.redis.ferroBudgetSettle(s, r, Math.ceil(reserved), Math.ceil(actual), RESERVED_TTL_MS, Math.floor(expireAtMs));
+  async settle(key: string, _reserved: number, actual: number, expireAtMs: number, hold?: string): Promise<void> {
+    const [s, h] = this.keys(key);
+    await this.redis.ferroBudgetSettle(s, h, hold ?? "", Math.ceil(actual), Math.floor(expireAtMs));
   }
 
   async get(key: string): Promise<Spend> {
-    const [s, r] = this.keys(key);
-    const [spent, reserved] = await this.redis.mget(s, r);
-    return { spent: Number(spent ?? 0), reserved: Math.max(0, Number(reserved ?? 0)) };
+    const [s, h] = this.keys(key);
+    const out = toNumbers(await this.redis.ferroBudgetGet(s, h));
+    return { spent: out[0] ?? 0, reserved: out[1] ?? 0 };
   }
 
   async list(prefix: string): Promise<Array<Spend & { key: string }>> {

@@ -58,6 +58,8 @@ export interface Spend {
 
 export interface ReserveResult extends Spend {
   ok: boolean;
+  /** Redis: the reservation's own id, which settle() releases (each reservation expires on its own). */
+  hold?: string;
 }
 
 export interface BudgetStore {
@@ -67,8 +69,11 @@ export interface BudgetStore {
    * answers ok; otherwise answers not ok and changes nothing.
    */
   reserve(key: string, estimate: number, limit: number): ReserveResult | Promise<ReserveResult>;
-  /** Atomically releases `reserved` and adds `actual` to spent. expireAtMs: when the period ends (0 = never). */
-  settle(key: string, reserved: number, actual: number, expireAtMs: number): void | Promise<void>;
+  /**
+   * Atomically releases `reserved` (the reservation `hold`, where reserve() gave one) and adds
+   * `actual` to spent. expireAtMs: when the period ends (0 = never).
+   */
+  settle(key: string, reserved: number, actual: number, expireAtMs: number, hold?: string): void | Promise<void>;
   get(key: string): Spend | Promise<Spend>;
   /** Every tracked key whose name starts with `prefix`. */
   list(prefix: string): Promise<Array<Spend & { key: string }>>;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { RedisBudgetStore, RedisConnections } from "../../src/state/redis.js";
 
 const REDIS_URL = process.env.FERROGW_TEST_REDIS_URL;
 const SKIP = !REDIS_URL && !process.env.CI;
@@ -118,6 +119,35 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
     const keys = await redis.keys(`${cfg.key_prefix}cache:*`);
     expect(keys.length).toBe(1);
     expect(await redis.pttl(keys[0] as string)).toBeGreaterThan(50_000);
+  });
+
+  it("a budget reservation nobody settles stops holding budget on its own, however busy the key stays", async () => {
+    const connections = new RedisConnections();
+    const store = new RedisBudgetStore(connections.get(REDIS_URL as string), `${PREFIX}${randomUUID()}:`, 400);
+    try {
+      // Reserved, never settled (its instance died, or its reserve timed out on our side).
+      expect((await store.reserve("k", 500, 1000)).ok).toBe(true);
+      // Other requests keep reserving and settling on the same key meanwhile.
+      const until = Date.now() + 700;
+      while (Date.now() < until) {
+        const r = await store.reserve("k", 100, 0);
+        await store.settle("k", 100, 10, 0, r.hold);
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      const after = await store.get("k");
+      expect(after.reserved).toBe(0);
+      expect(after.spent).toBeGreaterThan(0);
+      // A settle releases exactly its own reservation, and only once.
+      const one = await store.reserve("k", 300, 0);
+      const two = await store.reserve("k", 200, 0);
+      await store.settle("k", 300, 0, 0, one.hold);
+      await store.settle("k", 300, 0, 0, one.hold);
+      expect((await store.get("k")).reserved).toBe(200);
+      await store.settle("k", 200, 0, 0, two.hold);
+      expect((await store.get("k")).reserved).toBe(0);
+    } finally {
+      await connections.closeAll();
+    }
   });
 
   it("a budget spent through one instance is enforced by the other, and concurrency cannot overspend it", async () => {
