@@ -18,8 +18,8 @@ export interface ExchangeEvents {
   complete(): void;
   /**
    * `resendable`: the connection had served an earlier request and was lost before any byte of
-   * this one's answer, so the server most likely closed it without reading the request (its idle
-   * timeout, a restart, racing our send). Browsers resend any request in that case; so may we.
+   * this one's answer, within RESEND_WINDOW_MS of sending it: the server closed it without
+   * reading the request (its idle timeout, a restart, racing our send), so it may go again.
    */
   error(err: Error, resendable?: boolean): void;
 }
@@ -62,6 +62,13 @@ const READ_BUFFER = Buffer.alloc(64 * 1024);
 /** Without a keep-alive hint from the server, an idle connection is closed after this long. */
 const DEFAULT_IDLE_MS = 30_000;
 const MAX_IDLE_MS = 600_000;
+/**
+ * A reused connection lost this soon after a request was sent, before any byte of the answer,
+ * was closed by a server that never read it: its close crossed our send, which takes at most a
+ * round trip. Later, the server may have been working on the request (a crash mid-generation),
+ * and a POST must not be sent twice (RFC 9112 9.3.1.1).
+ */
+const RESEND_WINDOW_MS = 500;
 /** Closed this long before the server's own keep-alive timeout, so a request never races it. */
 const IDLE_MARGIN_MS = 2_000;
 const KEEP_ALIVE_HINT = /timeout=(\d+)/i;
@@ -147,6 +154,8 @@ export class UpstreamConnection {
   private sent = 0;
   /** Whether any byte of the current request's answer arrived. */
   private answered = false;
+  /** Date.now() when the current request was sent. */
+  private sentAtMs = 0;
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -211,6 +220,7 @@ export class UpstreamConnection {
     this.clock = clock;
     this.sent++;
     this.answered = false;
+    this.sentAtMs = Date.now();
     this.phase = Phase.Head;
     this.keepAlive = true;
     this.eof = false;
@@ -243,7 +253,7 @@ export class UpstreamConnection {
     this.clock = undefined;
     this.phase = Phase.Idle;
     this.close();
-    events?.error(err, this.sent > 1 && !this.answered && isConnectionLoss(err));
+    events?.error(err, this.sent > 1 && !this.answered && Date.now() - this.sentAtMs <= RESEND_WINDOW_MS && isConnectionLoss(err));
   }
 
   /** Called by the pool's sweep: the current wait has passed its deadline. */

@@ -382,6 +382,13 @@ describe("upstream connection: a reused connection the server closed", () => {
     expect(up.connections).toBe(2);
   });
 
+  it("does not send it again when the server held it for a while before closing (it may have been working on it)", async () => {
+    const up = await upstream((s, n) => (n === 1 ? setTimeout(() => s.destroy(), 700) : s.write(ok("{}"))));
+    await up.pool.requestBuffered(call());
+    await expect(up.pool.requestBuffered(call())).rejects.toBeInstanceOf(errors.SocketError);
+    expect(up.received).toHaveLength(2);
+  });
+
   it("does not send it again once part of the answer arrived", async () => {
     const up = await upstream((s, n) => (n === 1 ? s.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc") : s.write(ok("{}"))));
     await up.pool.requestBuffered(call());
