@@ -245,6 +245,40 @@ describe("fast lane: requests it serves", () => {
     expect(seen.sent).toBe(64);
   });
 
+  it("does not cut a client that keeps reading one large body, written at once, for longer than the send timeout", async () => {
+    let res: Http1Response | undefined;
+    const body = Buffer.alloc(8 << 20, 0x61);
+    const h = await start(
+      (_req, r) => {
+        res = r;
+        r.writeHead(200, ["content-type", "application/octet-stream", "content-length", String(body.length)]);
+        r.end(body);
+      },
+      { sendTimeoutMs: 300 },
+    );
+    // A client that reads steadily but slowly (a few seconds for the body).
+    const socket = connect({ port: h.port, host: "127.0.0.1" });
+    socket.on("error", () => {});
+    cleanups.push(() => {
+      socket.destroy();
+    });
+    let got = 0;
+    const reader = setInterval(() => {
+      let n = 0;
+      let chunk: Buffer | null;
+      while (n < 256 * 1024 && (chunk = socket.read() as Buffer | null) !== null) n += chunk.length;
+      got += n;
+    }, 50);
+    cleanups.push(() => clearInterval(reader));
+    socket.write("GET /fast/big HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until("the handler to start", () => res !== undefined);
+    const started = Date.now();
+    const finished = new Promise<boolean>((resolve) => res?.on("close", () => resolve(res?.writableFinished ?? false)));
+    expect(await finished).toBe(true);
+    expect(got).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeGreaterThan(2000);
+  });
+
   it("closes keep-alive connections left idle past the timeout", async () => {
     const h = await start(echo, { keepAliveTimeoutMs: 200 });
     const c = raw(h.port);

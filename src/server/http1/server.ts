@@ -69,11 +69,10 @@ class Connection implements ResponseOwner {
   /** performance.now() at the latest read, or when the previous response finished (pipelining). */
   private readAt = 0;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
-  /** Date.now() when the socket last drained, and when a sweep first saw it full (0: not full). */
-  private drainedAt = 0;
-  private fullSince = 0;
+  /** What waited to be sent at the last sweep, and since when it has not moved (0: it moved). */
+  private pendingBytes = 0;
+  private stuckSince = 0;
   private readonly onDrain = (): void => {
-    this.drainedAt = Date.now();
     this.res?.emit("drain");
   };
   private readonly onClose = (): void => this.closed();
@@ -180,14 +179,23 @@ class Connection implements ResponseOwner {
     this.socket.destroySoon();
   }
 
-  /** Closes the connection when the client has not taken any of a response's bytes for `limitMs`. */
+  /**
+   * Closes the connection when bytes wait to be sent and the client has taken none of them for
+   * `limitMs`. Progress is bytes leaving libuv's write queue, not a 'drain': one large write (a
+   * whole body) drains only at its end, however steadily the client reads it.
+   */
   checkStalled(now: number, limitMs: number): void {
-    if (!this.socket.writableNeedDrain) {
-      this.fullSince = 0;
+    const socket = this.socket;
+    // writableLength counts a write until it completes; the handle's queue shrinks as the kernel takes its bytes.
+    const queued = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0;
+    const pending = socket.writableLength + queued;
+    if (socket.writableLength === 0 || pending !== this.pendingBytes) {
+      this.pendingBytes = pending;
+      this.stuckSince = 0;
       return;
     }
-    if (this.fullSince === 0) this.fullSince = now;
-    if (now - Math.max(this.fullSince, this.drainedAt) > limitMs) this.socket.destroy();
+    if (this.stuckSince === 0) this.stuckSince = now;
+    else if (now - this.stuckSince > limitMs) socket.destroy();
   }
 
   /** A head (or a body) that took too long: 408, then nothing more is read from this connection. */
