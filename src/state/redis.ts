@@ -66,52 +66,70 @@ return 1
 `;
 
 // Reservations live in a sorted set, one member per request ("<id>:<amount>"), scored by when it
-// expires: one that is never settled (its instance died, or its reserve timed out on our side
-// but ran on Redis) is dropped on its own, however busy the key stays. A single counter with a
-// TTL that every request refreshed kept such a leak for as long as the key was in use.
-const PRUNE_AND_SUM = `
+// expires, with their running total in a counter beside it: one that is never settled (its
+// instance died, or its reserve timed out on our side but ran on Redis) is dropped on its own,
+// however busy the key stays. A single counter with a TTL that every request refreshed kept such
+// a leak for as long as the key was in use. Each call touches only the expired members, so a
+// key with thousands of requests in flight costs no more per call.
+// KEYS: spent, holds (sorted set), held (their total).
+const PRUNE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local reserved = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  reserved = reserved + (tonumber(string.match(m, ':(%d+)$')) or 0)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+if #gone > 0 then
+  local freed = 0
+  for _, m in ipairs(gone) do freed = freed + (tonumber(string.match(m, ':(%d+)$')) or 0) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  redis.call('DECRBY', KEYS[3], string.format('%d', freed))
 end
+local reserved = 0
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[3])
+else reserved = math.max(0, tonumber(redis.call('GET', KEYS[3]) or '0') or 0) end
 local spent = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 `;
 
-/** KEYS: spent, holds. ARGV: estimate, limit (0 = none), hold_ttl_ms, hold id. Returns {ok, spent, reserved}. */
-const BUDGET_RESERVE = `${PRUNE_AND_SUM}
+/** ARGV: hold member ("<id>:<amount>"), limit (0 = none), hold_ttl_ms. Returns {ok, spent, reserved}. */
+const BUDGET_RESERVE = `${PRUNE}
 local limit = tonumber(ARGV[2])
 if limit > 0 and spent + reserved >= limit then return {0, spent, reserved} end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4] .. ':' .. ARGV[1])
+local amount = string.match(ARGV[1], ':(%d+)$')
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+reserved = redis.call('INCRBY', KEYS[3], amount)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return {1, spent, reserved + tonumber(ARGV[1])}
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return {1, spent, reserved}
 `;
 
-/** KEYS: spent, holds. ARGV: hold member ("<id>:<amount>", or "" for none), actual, spent_expire_at_ms (0 = never). */
+/** ARGV: hold member (or "" for none), actual, spent_expire_at_ms (0 = never). Releasing a hold twice is a no-op. */
 const BUDGET_SETTLE = `
-if ARGV[1] ~= '' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+if ARGV[1] ~= '' and redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
+  redis.call('DECRBY', KEYS[3], string.match(ARGV[1], ':(%d+)$'))
+end
 local s = 0
 if tonumber(ARGV[2]) > 0 then s = redis.call('INCRBY', KEYS[1], ARGV[2]) end
 if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
 return s
 `;
 
-/** KEYS: spent, holds. Returns {spent, reserved}. */
-const BUDGET_GET = `${PRUNE_AND_SUM}
+/** Returns {spent, reserved}. */
+const BUDGET_GET = `${PRUNE}
 return {spent, reserved}
 `;
 
 /** How long a reservation holds budget when nobody settles it (a request running longer is still charged in full when it ends). */
 const HOLD_TTL_MS = 15 * 60_000;
+/**
+ * The most one request reserves, in nano-USD ($1M): an estimate comes from the client's
+ * max_tokens, and totals must stay exact integers in Lua's doubles.
+ */
+const MAX_HOLD = 1e15;
 
 interface FerroCommands {
   ferroRateConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   ferroRateDebit(key: string, interval: number, cost: number): Promise<unknown>;
-  ferroBudgetReserve(spentKey: string, holdsKey: string, estimate: number, limit: number, ttl: number, id: string): Promise<unknown>;
-  ferroBudgetSettle(spentKey: string, holdsKey: string, hold: string, actual: number, expireAt: number): Promise<unknown>;
-  ferroBudgetGet(spentKey: string, holdsKey: string): Promise<unknown>;
+  ferroBudgetReserve(spentKey: string, holdsKey: string, heldKey: string, hold: string, limit: string, ttl: number): Promise<unknown>;
+  ferroBudgetSettle(spentKey: string, holdsKey: string, heldKey: string, hold: string, actual: string, expireAt: string): Promise<unknown>;
+  ferroBudgetGet(spentKey: string, holdsKey: string, heldKey: string): Promise<unknown>;
 }
 
 export type FerroRedis = Redis & FerroCommands;
@@ -141,9 +159,9 @@ export class RedisConnections {
     });
     client.defineCommand("ferroRateConsume", { lua: RATE_CONSUME });
     client.defineCommand("ferroRateDebit", { lua: RATE_DEBIT, numberOfKeys: 1 });
-    client.defineCommand("ferroBudgetReserve", { lua: BUDGET_RESERVE, numberOfKeys: 2 });
-    client.defineCommand("ferroBudgetSettle", { lua: BUDGET_SETTLE, numberOfKeys: 2 });
-    client.defineCommand("ferroBudgetGet", { lua: BUDGET_GET, numberOfKeys: 2 });
+    client.defineCommand("ferroBudgetReserve", { lua: BUDGET_RESERVE, numberOfKeys: 3 });
+    client.defineCommand("ferroBudgetSettle", { lua: BUDGET_SETTLE, numberOfKeys: 3 });
+    client.defineCommand("ferroBudgetGet", { lua: BUDGET_GET, numberOfKeys: 3 });
     let reported = false;
     client.on("error", (err: Error) => {
       if (reported) return;
@@ -163,6 +181,11 @@ export class RedisConnections {
     this.clients.clear();
     await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
   }
+}
+
+/** A non-negative whole number as Redis reads it (no exponent), capped where doubles stay exact. */
+function integer(n: number): string {
+  return String(Number.isFinite(n) && n > 0 ? Math.min(Math.round(n), Number.MAX_SAFE_INTEGER) : 0);
 }
 
 function toNumbers(reply: unknown): number[] {
@@ -239,36 +262,35 @@ export class RedisBudgetStore implements BudgetStore {
     private readonly holdTtlMs = HOLD_TTL_MS,
   ) {}
 
-  /** Both keys of a budget share one hash tag, so they live in one cluster slot. */
-  private keys(key: string): [string, string] {
+  /** The keys of a budget share one hash tag, so they live in one cluster slot. */
+  private keys(key: string): [string, string, string] {
     const base = `${this.prefix}{${key}}`;
-    return [`${base}:spent`, `${base}:holds`];
+    return [`${base}:spent`, `${base}:holds`, `${base}:held`];
   }
 
   async reserve(key: string, estimate: number, limit: number): Promise<ReserveResult> {
-    const [s, h] = this.keys(key);
-    const amount = Math.ceil(estimate);
-    const id = randomUUID();
+    const [s, h, t] = this.keys(key);
+    // Integers as strings: ioredis would write a number past 2^53 differently from our template.
+    const hold = `${randomUUID()}:${Math.min(Math.ceil(estimate), MAX_HOLD)}`;
     let reply: unknown;
     try {
-      reply = await this.redis.ferroBudgetReserve(s, h, amount, Math.floor(limit), this.holdTtlMs, id);
+      reply = await this.redis.ferroBudgetReserve(s, h, t, hold, integer(limit), this.holdTtlMs);
     } catch (err) {
       // A timeout here does not stop the script on Redis: take back what it may have reserved.
-      this.redis.ferroBudgetSettle(s, h, `${id}:${amount}`, 0, 0).catch(() => undefined);
+      this.redis.ferroBudgetSettle(s, h, t, hold, "0", "0").catch(() => undefined);
       throw err;
     }
     const out = toNumbers(reply);
-    return { ok: out[0] === 1, spent: out[1] ?? 0, reserved: out[2] ?? 0, hold: out[0] === 1 ? `${id}:${amount}` : undefined };
+    return { ok: out[0] === 1, spent: out[1] ?? 0, reserved: out[2] ?? 0, hold: out[0] === 1 ? hold : undefined };
   }
 
   async settle(key: string, _reserved: number, actual: number, expireAtMs: number, hold?: string): Promise<void> {
-    const [s, h] = this.keys(key);
-    await this.redis.ferroBudgetSettle(s, h, hold ?? "", Math.ceil(actual), Math.floor(expireAtMs));
+    const [s, h, t] = this.keys(key);
+    await this.redis.ferroBudgetSettle(s, h, t, hold ?? "", integer(Math.ceil(actual)), integer(Math.floor(expireAtMs)));
   }
 
   async get(key: string): Promise<Spend> {
-    const [s, h] = this.keys(key);
-    const out = toNumbers(await this.redis.ferroBudgetGet(s, h));
+    const out = toNumbers(await this.redis.ferroBudgetGet(...this.keys(key)));
     return { spent: out[0] ?? 0, reserved: out[1] ?? 0 };
   }
 

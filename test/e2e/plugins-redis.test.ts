@@ -145,6 +145,13 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
       expect((await store.get("k")).reserved).toBe(200);
       await store.settle("k", 200, 0, 0, two.hold);
       expect((await store.get("k")).reserved).toBe(0);
+      // An estimate far past what a double holds exactly (a client's huge max_tokens) is capped,
+      // and released in full.
+      const huge = await store.reserve("k", 1e21, 0);
+      expect(huge.reserved).toBe(1e15);
+      await store.settle("k", 1e21, 0, 0, huge.hold);
+      expect((await store.get("k")).reserved).toBe(0);
+      expect((await store.reserve("k", 100, 1000)).ok).toBe(true);
     } finally {
       await connections.closeAll();
     }
