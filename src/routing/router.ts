@@ -85,7 +85,9 @@ export class Router {
     } catch {
       return "";
     }
-    const key = strategy.routeKey?.({ model: this.resolveAlias(requested), operation: "chat", headers: ctx.headers, body, keyId: ctx.keyId });
+    if (strategy.routeKey === undefined) return strategy.mode;
+    const model = this.resolveAlias(requested);
+    const key = strategy.routeKey(this.candidates(model, "chat"), { model, operation: "chat", headers: ctx.headers, body, keyId: ctx.keyId });
     return key === undefined ? strategy.mode : `${strategy.mode}:${key}`;
   }
 

@@ -44,7 +44,7 @@ export interface Strategy {
    * header or API key matches, a sticky A/B variant): requests that differ in it may be answered
    * by different models, so the response cache keeps them apart. Undefined: nothing else does.
    */
-  routeKey?(req: RouteRequest): string | undefined;
+  routeKey?(candidates: readonly Target[], req: RouteRequest): string | undefined;
 }
 
 export const CIRCUIT_OPEN: Choice = Object.freeze({ targets: [], refusal: "circuit_open" as const });

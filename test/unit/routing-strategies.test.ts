@@ -169,12 +169,27 @@ describe("ab-test", () => {
     const keys = new Set<string | undefined>();
     for (let i = 0; i < 50; i++) {
       const r = userReq(`user-${i}`);
-      expect(s.routeKey(r)).toBe(s.choose(ts, r).variant);
-      keys.add(s.routeKey(r));
+      expect(s.routeKey(ts, r)).toBe(s.choose(ts, r).variant);
+      keys.add(s.routeKey(ts, r));
     }
     expect(keys).toEqual(new Set(["control", "challenger"]));
-    expect(s.routeKey(req())).toBeUndefined();
-    expect(new AbTestStrategy(ts, variants).routeKey(userReq("alice"))).toBeUndefined();
+    expect(s.routeKey(ts, req())).toBeUndefined();
+    expect(new AbTestStrategy(ts, variants).routeKey(ts, userReq("alice"))).toBeUndefined();
+    // A weighted variant whose target does not serve the model: the key follows the actual draw.
+    const [ta, tb] = ts as [Target, Target, Target];
+    const partial = new AbTestStrategy(ts, {
+      ab_variants: [
+        { target_key: "a", weight: 50, label: "x" },
+        { target_key: "c", weight: 25, label: "y" },
+        { target_key: "b", weight: 25, label: "z" },
+      ],
+      sticky_by: "user",
+    });
+    for (let i = 0; i < 50; i++) {
+      const r = userReq(`user-${i}`);
+      expect(partial.routeKey([ta, tb], r)).toBe(partial.choose([ta, tb], r).variant);
+      expect(partial.routeKey([ta, tb], r)).not.toBe("y");
+    }
   });
 
   it("sticks on a header, the api key id or a metadata value", () => {

@@ -93,21 +93,12 @@ export class AbTestStrategy implements Strategy {
   }
 
   /**
-   * With sticky_by, the variant this caller gets while every target is up (a random draw
-   * without it: each answer is as good as another's).
+   * With sticky_by, the variant this caller gets now: the same draw as choose(), over the
+   * variants that serve the model and are up (a random draw without it: each answer is as good
+   * as another's).
    */
-  routeKey(req: RouteRequest): string | undefined {
-    const key = this.stickyKey(req);
-    if (key === undefined) return undefined;
-    let total = 0;
-    for (const v of this.variants) if (v.weight > 0 && v.target !== undefined) total += v.weight;
-    let x = hashUnit(key) * total;
-    for (const v of this.variants) {
-      if (v.weight <= 0 || v.target === undefined) continue;
-      x -= v.weight;
-      if (x < 0) return v.choice.variant;
-    }
-    return undefined;
+  routeKey(candidates: readonly Target[], req: RouteRequest): string | undefined {
+    return this.stickyKey(req) === undefined ? undefined : this.choose(candidates, req).variant;
   }
 
   private stickyKey(req: RouteRequest): string | undefined {

@@ -62,7 +62,7 @@ export class ConditionalStrategy implements Strategy {
     return CIRCUIT_OPEN;
   }
 
-  routeKey(req: RouteRequest): string {
+  routeKey(_candidates: readonly Target[], req: RouteRequest): string {
     return String(this.firstMatch(req));
   }
 
