@@ -183,9 +183,9 @@ export class RedisConnections {
   }
 }
 
-/** A non-negative whole number as Redis reads it (no exponent), capped where doubles stay exact. */
+/** A non-negative whole number (rounded down) as Redis reads it: no exponent, capped where doubles stay exact. */
 function integer(n: number): string {
-  return String(Number.isFinite(n) && n > 0 ? Math.min(Math.round(n), Number.MAX_SAFE_INTEGER) : 0);
+  return String(Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER) : 0);
 }
 
 function toNumbers(reply: unknown): number[] {
@@ -271,7 +271,7 @@ export class RedisBudgetStore implements BudgetStore {
   async reserve(key: string, estimate: number, limit: number): Promise<ReserveResult> {
     const [s, h, t] = this.keys(key);
     // Integers as strings: ioredis would write a number past 2^53 differently from our template.
-    const hold = `${randomUUID()}:${Math.min(Math.ceil(estimate), MAX_HOLD)}`;
+    const hold = `${randomUUID()}:${integer(Math.min(Math.ceil(estimate), MAX_HOLD))}`;
     let reply: unknown;
     try {
       reply = await this.redis.ferroBudgetReserve(s, h, t, hold, integer(limit), this.holdTtlMs);
@@ -286,7 +286,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   async settle(key: string, _reserved: number, actual: number, expireAtMs: number, hold?: string): Promise<void> {
     const [s, h, t] = this.keys(key);
-    await this.redis.ferroBudgetSettle(s, h, t, hold ?? "", integer(Math.ceil(actual)), integer(Math.floor(expireAtMs)));
+    await this.redis.ferroBudgetSettle(s, h, t, hold ?? "", integer(Math.ceil(actual)), integer(expireAtMs));
   }
 
   async get(key: string): Promise<Spend> {
