@@ -1,7 +1,7 @@
 // Anthropic- and Gemini-wire upstreams behind the gateway, seen through the openai SDK: the
 // client cannot tell it is not talking to OpenAI.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type OpenAI from "openai";
+import OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { drain } from "../helpers/sdk.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
@@ -88,6 +88,17 @@ for (const wire of [
       });
       expect(followUp.choices[0]?.finish_reason).toBe("stop");
       expect(followUp.choices[0]?.message.content).toContain("Mock reply to");
+    });
+
+    it("a stream the upstream cut short reaches the SDK as an error, not as a finished answer", async () => {
+      // Both wires put the finish in a frame after the second.
+      mock.enqueue({ endAfterFrames: 2 });
+      const err = await gw.client.chat.completions
+        .create({ model: wire.model, messages: [{ role: "user", content: "cut this short" }], stream: true })
+        .then((s) => drain(s))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).message).toMatch(/ended (the stream )?before the (answer|message) was complete/);
     });
 
     it("translates the provider's errors to OpenAI's shape", async () => {

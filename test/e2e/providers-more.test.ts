@@ -235,6 +235,16 @@ describe("more providers through the openai SDK", () => {
       ]);
     });
 
+    it("a stream cut short before message-end is an error, not a finished answer", async () => {
+      mock.enqueue({ endAfterFrames: 3 });
+      const err = await gw.client.chat.completions
+        .create({ model: "cohere/command-a-03-2025", messages: [{ role: "user", content: "cut cohere short" }], stream: true })
+        .then((s) => drain(s))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).message).toContain("ended the stream before the answer was complete");
+    });
+
     it("errors: Cohere's {message} reaches the SDK with the right class", async () => {
       mock.enqueue({ status: 429, message: "You are using a Trial key, which is limited", headers: { "retry-after": "2" } });
       const err = await gw.client.chat.completions.create({ model: "cohere/command-a-03-2025", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
@@ -312,6 +322,16 @@ describe("more providers through the openai SDK", () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.APIError);
       expect((err as InstanceType<typeof OpenAI.APIError>).message).toContain("CUDA out of memory");
+    });
+
+    it("a stream that ends without its done event is an error, not a finished answer", async () => {
+      mock.replicate.streamOverride = ["event: output\ndata: partial\n\n"];
+      const err = await gw.client.chat.completions
+        .create({ model, messages: [{ role: "user", content: "x" }], stream: true })
+        .then((s) => drain(s))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).message).toContain("ended the stream before the answer was complete");
     });
 
     it("tool calls are refused (the predictions API has none)", async () => {

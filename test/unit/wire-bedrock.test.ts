@@ -255,6 +255,13 @@ describe("ConverseStream (recorded fixtures, binary event-stream framing)", () =
     expect(() => d.end()).toThrow(/ended inside a message/);
   });
 
+  it("fails a stream that ended before messageStop instead of passing it off as finished", () => {
+    const t = bedrockConverseCodec.chatStream(ctx);
+    t.push({ event: "messageStart", data: JSON.stringify({ role: "assistant" }) });
+    t.push({ event: "contentBlockDelta", data: JSON.stringify({ contentBlockIndex: 0, delta: { text: "Hel" } }) });
+    expect(() => t.end()).toThrow(expect.objectContaining({ status: 502, code: "incomplete_stream" }));
+  });
+
   it("decodes the mock upstream's frames back to its own decoded view", () => {
     const reply = { model: "m", text: "Hello from the mock", usage: { input: 9, output: 5 }, stop: "end" as const };
     const frames = bedrockFormat.chatStreamFrames?.(reply, 3) ?? [];

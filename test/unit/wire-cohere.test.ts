@@ -163,11 +163,12 @@ describe("Cohere streams (fixtures)", () => {
     expect(() => t.push({ event: "message-end", data: '{"type":"message-end","delta":{"finish_reason":"ERROR","error":"internal failure"}}' })).toThrow(CohereStreamError);
   });
 
-  it("closes a stream that ended without message-end", () => {
+  it("fails a stream that ended without message-end instead of inventing a finish", () => {
     const t = cohereCodec.chatStream(ctx);
     t.push({ event: "message-start", data: '{"type":"message-start","id":"x"}' });
     t.push({ event: "content-delta", data: '{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"Hi"}}}}' });
-    expect(t.end()[0]?.choices[0]?.finish_reason).toBe("stop");
+    expect(() => t.end()).toThrow(expect.objectContaining({ status: 502, code: "incomplete_stream", retryable: true }));
+    expect(() => cohereCodec.chatStream(ctx).end()).toThrow(/ended the stream before the answer was complete/);
   });
 });
 

@@ -549,30 +549,29 @@ describe("gemini stream", () => {
     expect(assemble(chunks).finishes).toEqual(["stop"]);
   });
 
-  it("emits the finish reason exactly once, from end() when the upstream never sent one", () => {
+  it("fails a stream that ended before a candidate's finishReason instead of inventing one", () => {
     const t = geminiCodec.chatStream(ctx);
     const a = t.push({ event: undefined, data: JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: "Hi" }] } }] }) });
     expect(assemble(a)).toMatchObject({ content: "Hi", finishes: [] });
-    const end = t.end();
-    expect(end).toHaveLength(1);
-    expect(end[0]?.choices[0]).toEqual({ index: 0, delta: {}, finish_reason: "stop", logprobs: null });
-    expect(t.usage()).toBeUndefined();
+    expect(() => t.end()).toThrow(expect.objectContaining({ status: 502, code: "incomplete_stream", retryable: true }));
+
+    // An open streamed call, and a stream with no event at all, are cut short too.
+    const open = geminiCodec.chatStream(ctx);
+    open.push({ event: undefined, data: JSON.stringify({ candidates: [{ content: { parts: [{ functionCall: { name: "f", willContinue: true } }] } }] }) });
+    expect(() => open.end()).toThrow(/ended the stream before the answer was complete/);
+    expect(() => geminiCodec.chatStream(ctx).end()).toThrow(/ended the stream before the answer was complete/);
+
+    // Every candidate must finish: the second one here never did.
+    const two = geminiCodec.chatStream(ctx);
+    two.push({ event: undefined, data: JSON.stringify({ candidates: [{ index: 0, content: { parts: [{ text: "a" }] }, finishReason: "STOP" }, { index: 1, content: { parts: [{ text: "b" }] } }] }) });
+    expect(() => two.end()).toThrow(/before the answer was complete/);
 
     const done = geminiCodec.chatStream(ctx);
     done.push({ event: undefined, data: JSON.stringify({ candidates: [{ content: { parts: [{ text: "x" }] }, finishReason: "MAX_TOKENS" }] }) });
     expect(done.end()).toEqual([]);
-  });
-
-  it("closes a streamed call left open when the stream ends", () => {
-    const t = geminiCodec.chatStream(ctx);
-    t.push({ event: undefined, data: JSON.stringify({ candidates: [{ content: { parts: [{ functionCall: { name: "f", willContinue: true } }] } }] }) });
-    t.push({
-      event: undefined,
-      data: JSON.stringify({ candidates: [{ content: { parts: [{ functionCall: { partialArgs: [{ jsonPath: "$.n", numberValue: 3 }], willContinue: true } }] } }] }),
-    });
-    const got = assemble(t.end());
-    expect(got.calls[0]?.args).toBe('{"n":3}');
-    expect(got.finishes).toEqual(["tool_calls"]);
+    const blocked = geminiCodec.chatStream(ctx);
+    expect(assemble(blocked.push({ event: undefined, data: JSON.stringify({ promptFeedback: { blockReason: "SAFETY" } }) })).finishes).toEqual(["content_filter"]);
+    expect(blocked.end()).toEqual([]);
   });
 
   it("closes a streamed call before the finish chunk when finishReason arrives first", () => {

@@ -11,6 +11,7 @@
 import type { ChatCompletionChunk, FinishReason, ToolCallDelta, Usage } from "../../api/types.js";
 import type { CodecContext, StreamEvent, StreamTranslator } from "../../providers/types.js";
 import { streamException } from "./errors.js";
+import { streamCutShort } from "../cut-short.js";
 import { converseUsage, finishReason, responseId } from "./response.js";
 import type { ConverseUsage } from "./types.js";
 
@@ -95,6 +96,7 @@ export class ConverseStreamTranslator implements StreamTranslator {
   }
 
   end(): ChatCompletionChunk[] {
+    if (!this.finished) throw streamCutShort("bedrock");
     return [];
   }
 

@@ -4,6 +4,7 @@
 import type { ChatCompletionChunk, ToolCallDelta, Usage } from "../../api/types.js";
 import type { CodecContext, StreamEvent, StreamTranslator } from "../../providers/types.js";
 import { GatewayError } from "../../server/errors.js";
+import { streamCutShort } from "../cut-short.js";
 import { cohereFinishReason, cohereUsage } from "./response.js";
 import type { CohereStreamEvent } from "./types.js";
 
@@ -87,10 +88,8 @@ export class CohereStreamTranslator implements StreamTranslator {
   }
 
   end(): CohereChunk[] {
-    if (this.finished || !this.started) return [];
-    // The stream ended without message-end: close the choice so clients see a finish.
-    this.finished = true;
-    return [this.chunk({}, this.calls.size > 0 ? "tool_calls" : "stop")];
+    if (!this.finished) throw streamCutShort("cohere");
+    return [];
   }
 
   usage(): Usage | undefined {

@@ -5,6 +5,7 @@
 import type { ChatCompletionChunk, FinishReason, JsonObject, ToolCallDelta, Usage } from "../../api/types.js";
 import type { CodecContext, StreamEvent, StreamTranslator } from "../../providers/types.js";
 import { GatewayError, redactSecrets } from "../../server/errors.js";
+import { streamCutShort } from "../cut-short.js";
 import { applyPartialArg } from "./partial-args.js";
 import { callIdPrefix, finishReason, nowSeconds, toUsage } from "./response.js";
 import type { GeminiCandidate, GeminiFunctionCall, GeminiResponse, GeminiUsageMetadata } from "./types.js";
@@ -75,16 +76,9 @@ export class GeminiStreamTranslator implements StreamTranslator {
   }
 
   end(): ChatCompletionChunk[] {
-    const out: ChatCompletionChunk[] = [];
-    for (let i = 0; i < this.choices.length; i++) {
-      const s = this.choices[i];
-      if (!s || s.finished) continue;
-      const delta: Delta = {};
-      if (s.pending) delta.tool_calls = [this.closePending(s)];
-      if (delta.tool_calls) this.emit(s, i, delta, out);
-      this.finish(s, i, finishReason(undefined, s.toolIndex > 0), out);
-    }
-    return out;
+    // Gemini ends every candidate with a finishReason (a blocked prompt finishes choice 0).
+    if (this.choices.length === 0 || this.choices.some((s) => !s.finished)) throw streamCutShort("gemini");
+    return NONE;
   }
 
   usage(): Usage | undefined {

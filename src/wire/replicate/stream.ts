@@ -4,6 +4,7 @@
 import type { ChatCompletionChunk, Usage } from "../../api/types.js";
 import type { CodecContext, StreamEvent, StreamTranslator } from "../../providers/types.js";
 import { GatewayError } from "../../server/errors.js";
+import { streamCutShort } from "../cut-short.js";
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"];
 
@@ -53,7 +54,8 @@ export class ReplicateStreamTranslator implements StreamTranslator {
   }
 
   end(): ChatCompletionChunk[] {
-    return this.started ? this.finish() : [];
+    if (!this.finished) throw streamCutShort("replicate");
+    return [];
   }
 
   /** The event stream carries no token counts. */
