@@ -65,22 +65,34 @@ redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.ceil(newTat
 return 1
 `;
 
+/** How long a lapsed reservation is remembered: a request running this much longer than HOLD_TTL_MS is not charged. */
+const LAPSED_KEEP_MS = 24 * 3_600_000;
+
 // Reservations live in a sorted set, one member per request ("<id>:<amount>"), scored by when it
 // expires, with their running total in a counter beside it: one that is never settled (its
 // instance died, or its reserve timed out on our side but ran on Redis) is dropped on its own,
 // however busy the key stays. A single counter with a TTL that every request refreshed kept such
 // a leak for as long as the key was in use. Each call touches only the expired members, so a
 // key with thousands of requests in flight costs no more per call.
-// KEYS: spent, holds (sorted set), held (their total).
+// A dropped reservation moves to a "lapsed" set for a day, so a settle charges exactly once: when
+// it finds its reservation in either set. A settle that ioredis sends again after a reconnect
+// (the first one ran) finds it in neither and charges nothing.
+// KEYS: spent, holds (sorted set), held (their total), lapsed (sorted set, scored by when to forget).
 const PRUNE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 if #gone > 0 then
   local freed = 0
-  for _, m in ipairs(gone) do freed = freed + (tonumber(string.match(m, ':(%d+)$')) or 0) end
+  local forget = now + ${LAPSED_KEEP_MS}
+  for _, m in ipairs(gone) do
+    freed = freed + (tonumber(string.match(m, ':(%d+)$')) or 0)
+    redis.call('ZADD', KEYS[4], forget, m)
+  end
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
   redis.call('DECRBY', KEYS[3], string.format('%d', freed))
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  redis.call('PEXPIRE', KEYS[4], ${LAPSED_KEEP_MS})
 end
 local reserved = 0
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[3])
@@ -95,22 +107,31 @@ if limit > 0 and spent + reserved >= limit then return {0, spent, reserved} end
 local amount = string.match(ARGV[1], ':(%d+)$')
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 reserved = redis.call('INCRBY', KEYS[3], amount)
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
+-- Kept past the last hold's expiry: an idle key's lapsed holds move to KEYS[4] on its next call.
+local keep = tonumber(ARGV[3]) + ${LAPSED_KEEP_MS}
+redis.call('PEXPIRE', KEYS[2], keep)
+redis.call('PEXPIRE', KEYS[3], keep)
 return {1, spent, reserved}
 `;
 
-/** ARGV: hold member (or "" for none), actual, spent_expire_at_ms (0 = never). Releasing a hold twice is a no-op. */
+/**
+ * ARGV: hold member (or "" for none), actual, spent_expire_at_ms (0 = never). A hold is charged
+ * once: a second settle of the same hold (a resend) releases and charges nothing.
+ */
 const BUDGET_SETTLE = `
-if ARGV[1] ~= '' and redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
-  redis.call('DECRBY', KEYS[3], string.match(ARGV[1], ':(%d+)$'))
+local charge = true
+if ARGV[1] ~= '' then
+  if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
+    redis.call('DECRBY', KEYS[3], string.match(ARGV[1], ':(%d+)$'))
+  else
+    charge = redis.call('ZREM', KEYS[4], ARGV[1]) == 1
+  end
 end
 local s = 0
-if tonumber(ARGV[2]) > 0 then s = redis.call('INCRBY', KEYS[1], ARGV[2]) end
+if charge and tonumber(ARGV[2]) > 0 then s = redis.call('INCRBY', KEYS[1], ARGV[2]) end
 if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
 return s
 `;
-
 /** Returns {spent, reserved}. */
 const BUDGET_GET = `${PRUNE}
 return {spent, reserved}
@@ -127,9 +148,9 @@ const MAX_HOLD = 1e15;
 interface FerroCommands {
   ferroRateConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   ferroRateDebit(key: string, interval: number, cost: number): Promise<unknown>;
-  ferroBudgetReserve(spentKey: string, holdsKey: string, heldKey: string, hold: string, limit: string, ttl: number): Promise<unknown>;
-  ferroBudgetSettle(spentKey: string, holdsKey: string, heldKey: string, hold: string, actual: string, expireAt: string): Promise<unknown>;
-  ferroBudgetGet(spentKey: string, holdsKey: string, heldKey: string): Promise<unknown>;
+  ferroBudgetReserve(spentKey: string, holdsKey: string, heldKey: string, lapsedKey: string, hold: string, limit: string, ttl: number): Promise<unknown>;
+  ferroBudgetSettle(spentKey: string, holdsKey: string, heldKey: string, lapsedKey: string, hold: string, actual: string, expireAt: string): Promise<unknown>;
+  ferroBudgetGet(spentKey: string, holdsKey: string, heldKey: string, lapsedKey: string): Promise<unknown>;
 }
 
 export type FerroRedis = Redis & FerroCommands;
@@ -159,9 +180,9 @@ export class RedisConnections {
     });
     client.defineCommand("ferroRateConsume", { lua: RATE_CONSUME });
     client.defineCommand("ferroRateDebit", { lua: RATE_DEBIT, numberOfKeys: 1 });
-    client.defineCommand("ferroBudgetReserve", { lua: BUDGET_RESERVE, numberOfKeys: 3 });
-    client.defineCommand("ferroBudgetSettle", { lua: BUDGET_SETTLE, numberOfKeys: 3 });
-    client.defineCommand("ferroBudgetGet", { lua: BUDGET_GET, numberOfKeys: 3 });
+    client.defineCommand("ferroBudgetReserve", { lua: BUDGET_RESERVE, numberOfKeys: 4 });
+    client.defineCommand("ferroBudgetSettle", { lua: BUDGET_SETTLE, numberOfKeys: 4 });
+    client.defineCommand("ferroBudgetGet", { lua: BUDGET_GET, numberOfKeys: 4 });
     let reported = false;
     client.on("error", (err: Error) => {
       if (reported) return;
@@ -263,21 +284,21 @@ export class RedisBudgetStore implements BudgetStore {
   ) {}
 
   /** The keys of a budget share one hash tag, so they live in one cluster slot. */
-  private keys(key: string): [string, string, string] {
+  private keys(key: string): [string, string, string, string] {
     const base = `${this.prefix}{${key}}`;
-    return [`${base}:spent`, `${base}:holds`, `${base}:held`];
+    return [`${base}:spent`, `${base}:holds`, `${base}:held`, `${base}:lapsed`];
   }
 
   async reserve(key: string, estimate: number, limit: number): Promise<ReserveResult> {
-    const [s, h, t] = this.keys(key);
+    const [s, h, t, l] = this.keys(key);
     // Integers as strings: ioredis would write a number past 2^53 differently from our template.
     const hold = `${randomUUID()}:${integer(Math.min(Math.ceil(estimate), MAX_HOLD))}`;
     let reply: unknown;
     try {
-      reply = await this.redis.ferroBudgetReserve(s, h, t, hold, integer(limit), this.holdTtlMs);
+      reply = await this.redis.ferroBudgetReserve(s, h, t, l, hold, integer(limit), this.holdTtlMs);
     } catch (err) {
       // A timeout here does not stop the script on Redis: take back what it may have reserved.
-      this.redis.ferroBudgetSettle(s, h, t, hold, "0", "0").catch(() => undefined);
+      this.redis.ferroBudgetSettle(s, h, t, l, hold, "0", "0").catch(() => undefined);
       throw err;
     }
     const out = toNumbers(reply);
@@ -285,8 +306,8 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async settle(key: string, _reserved: number, actual: number, expireAtMs: number, hold?: string): Promise<void> {
-    const [s, h, t] = this.keys(key);
-    await this.redis.ferroBudgetSettle(s, h, t, hold ?? "", integer(Math.ceil(actual)), integer(expireAtMs));
+    const [s, h, t, l] = this.keys(key);
+    await this.redis.ferroBudgetSettle(s, h, t, l, hold ?? "", integer(Math.ceil(actual)), integer(expireAtMs));
   }
 
   async get(key: string): Promise<Spend> {

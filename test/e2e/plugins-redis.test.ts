@@ -157,6 +157,30 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
     }
   });
 
+  it("a budget settle is charged once, even when sent again or after its reservation lapsed", async () => {
+    const connections = new RedisConnections();
+    const store = new RedisBudgetStore(connections.get(REDIS_URL as string), `${PREFIX}${randomUUID()}:`, 300);
+    try {
+      // ioredis sends a command again after a reconnect when the first may have run.
+      const r = await store.reserve("k", 500, 0);
+      await store.settle("k", 500, 40, 0, r.hold);
+      await store.settle("k", 500, 40, 0, r.hold);
+      expect(await store.get("k")).toEqual({ spent: 40, reserved: 0 });
+      // A request that outlived its reservation is still charged, once.
+      const slow = await store.reserve("k", 500, 0);
+      await new Promise((done) => setTimeout(done, 400));
+      expect(await store.get("k")).toEqual({ spent: 40, reserved: 0 });
+      await store.settle("k", 500, 25, 0, slow.hold);
+      await store.settle("k", 500, 25, 0, slow.hold);
+      expect(await store.get("k")).toEqual({ spent: 65, reserved: 0 });
+      // Without a hold (nothing was reserved) every settle charges.
+      await store.settle("k", 0, 5, 0);
+      expect((await store.get("k")).spent).toBe(70);
+    } finally {
+      await connections.closeAll();
+    }
+  });
+
   it("a budget spent through one instance is enforced by the other, and concurrency cannot overspend it", async () => {
     // $0.01 per token: "hi" costs $0.14 at the mock; reservation with max_tokens 10: $0.19.
     const cfg = redisState({ store_id: randomUUID(), spend_limit_usd: 1, input_per_m_tokens: 10_000, output_per_m_tokens: 10_000 });
