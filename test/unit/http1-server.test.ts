@@ -2,7 +2,7 @@
 // node:http (and that node:http then answers exactly as it would alone), keep-alive, pipelining,
 // bodies in pieces, streaming with chunked framing, client disconnects and shutdown.
 import { afterEach, describe, expect, it } from "vitest";
-import { createServer as createHttpServer, type Server as NodeHttpServer } from "node:http";
+import { createServer as createHttpServer, type Server as NodeHttpServer, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { Client } from "undici";
 import { Http1Server, type FastLane, type FastRequest } from "../../src/server/http1/server.js";
@@ -277,6 +277,38 @@ describe("fast lane: requests it serves", () => {
     expect(await finished).toBe(true);
     expect(got).toBeGreaterThan(0);
     expect(Date.now() - started).toBeGreaterThan(2000);
+  });
+
+  it("cuts a response node:http serves (a handed-over connection) when its client stops reading", async () => {
+    let sent = 0;
+    let res: ServerResponse | undefined;
+    const fallback = createHttpServer((_req, r) => {
+      res = r;
+      r.writeHead(200, { "content-type": "text/event-stream" });
+      const piece = Buffer.alloc(1 << 20, 0x61);
+      const more = (): void => {
+        while (sent < 1000 && !r.writableEnded && r.write(piece)) sent++;
+      };
+      r.on("drain", more);
+      more();
+    });
+    const lane: FastLane = { accepts: () => false, maxBodyBytes: () => 1024, handle: () => undefined };
+    const server = new Http1Server(lane, fallback, { keepAliveTimeoutMs: 65_000, headersTimeoutMs: 60_000, sendTimeoutMs: 300 });
+    const addr = await server.listen({ port: 0, host: "127.0.0.1", backlog: 511 });
+    cleanups.push(async () => {
+      const stopped = server.stopAccepting();
+      server.destroyAll();
+      await stopped;
+    });
+    const c = raw(addr.port);
+    c.socket.write("GET /slow HTTP/1.0\r\nhost: x\r\n\r\n");
+    c.socket.pause();
+    await until("node:http to start answering", () => res !== undefined);
+    const finished = new Promise<boolean>((resolve) => res?.on("close", () => resolve(res?.writableFinished ?? true)));
+    expect(await finished).toBe(false);
+    c.socket.resume();
+    await c.closed;
+    expect(sent).toBeLessThan(1000);
   });
 
   it("closes keep-alive connections left idle past the timeout", async () => {

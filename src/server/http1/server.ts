@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders, Server as NodeHttpServer } from "node:http";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { parseRequestHead, type RequestHead } from "./head.js";
 import { Http1Response, type ResponseOwner } from "./response.js";
+import { SendWatch } from "./send-watch.js";
 
 export interface FastRequest {
   readonly method: string;
@@ -69,9 +70,7 @@ class Connection implements ResponseOwner {
   /** performance.now() at the latest read, or when the previous response finished (pipelining). */
   private readAt = 0;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
-  /** What waited to be sent at the last sweep, and since when it has not moved (0: it moved). */
-  private pendingBytes = 0;
-  private stuckSince = 0;
+  private readonly sendWatch = new SendWatch();
   private readonly onDrain = (): void => {
     this.res?.emit("drain");
   };
@@ -179,23 +178,9 @@ class Connection implements ResponseOwner {
     this.socket.destroySoon();
   }
 
-  /**
-   * Closes the connection when bytes wait to be sent and the client has taken none of them for
-   * `limitMs`. Progress is bytes leaving libuv's write queue, not a 'drain': one large write (a
-   * whole body) drains only at its end, however steadily the client reads it.
-   */
+  /** Closes the connection when its response has waited `limitMs` for the client to read any of it. */
   checkStalled(now: number, limitMs: number): void {
-    const socket = this.socket;
-    // writableLength counts a write until it completes; the handle's queue shrinks as the kernel takes its bytes.
-    const queued = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0;
-    const pending = socket.writableLength + queued;
-    if (socket.writableLength === 0 || pending !== this.pendingBytes) {
-      this.pendingBytes = pending;
-      this.stuckSince = 0;
-      return;
-    }
-    if (this.stuckSince === 0) this.stuckSince = now;
-    else if (now - this.stuckSince > limitMs) socket.destroy();
+    if (this.sendWatch.stalled(this.socket, now, limitMs)) this.socket.destroy();
   }
 
   /** A head (or a body) that took too long: 408, then nothing more is read from this connection. */
@@ -238,6 +223,7 @@ class Connection implements ResponseOwner {
     socket.off("close", this.onClose);
     socket.off("error", ignore);
     this.server.forget(this);
+    this.server.adopted(socket);
     socket.pause();
     if (this.buf !== undefined) socket.unshift(this.buf);
     this.buf = undefined;
@@ -256,6 +242,8 @@ function pathOf(url: string): string {
 export class Http1Server {
   private readonly server: Server;
   private readonly conns = new Set<Connection>();
+  /** Sockets handed to node:http (chunked uploads, Expect, HTTP/1.0): they get the send timeout too. */
+  private readonly handedOff = new Map<Socket, SendWatch>();
   private readonly sweep: ReturnType<typeof setInterval>;
   closing = false;
 
@@ -290,6 +278,11 @@ export class Http1Server {
 
   forget(conn: Connection): void {
     this.conns.delete(conn);
+  }
+
+  adopted(socket: Socket): void {
+    this.handedOff.set(socket, new SendWatch());
+    socket.once("close", () => this.handedOff.delete(socket));
   }
 
   /** Requests whose body is still arriving: not yet handed to the gateway, but in flight. */
@@ -327,6 +320,7 @@ export class Http1Server {
 
   private closeExpired(): void {
     const now = Date.now();
+    for (const [socket, watch] of this.handedOff) if (watch.stalled(socket, now, this.opts.sendTimeoutMs)) socket.destroy();
     const idleCutoff = now - this.opts.keepAliveTimeoutMs;
     const headCutoff = now - this.opts.headersTimeoutMs;
     for (const c of this.conns) {
