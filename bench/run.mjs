@@ -14,7 +14,7 @@
 //   npm run bench -- --quick      a few seconds per level, for development
 //   npm run bench -- --profile    run the gateway under --cpu-prof at one level and print the
 //                                 top self-time functions (see BENCHMARKS.md)
-// Other flags: --levels 50,150 --stream-levels 100,1000 --duration S --warmup S --workers N
+// Other flags: --profile-kinds unary,stream,long (what --profile loads) --levels 50,150 --stream-levels 100,1000 --duration S --warmup S --workers N
 // (gateway workers; default = cores) --mock-workers N --only unary,stream,long,overhead
 // --stream-client raw|undici (the streaming load client; undici is the old, heavier one)
 // Results: bench/results/<timestamp>.json and .md (gitignored).
@@ -52,6 +52,7 @@ const { values: opt } = parseArgs({
     only: { type: "string", default: "unary,stream,long,overhead" },
     targets: { type: "string", default: "direct,nginx,relay,gateway" },
     "profile-level": { type: "string", default: "1000" },
+    "profile-kinds": { type: "string", default: "unary,stream" },
     tries: { type: "string" },
     "foreign-max": { type: "string", default: "0.15" },
   },
@@ -439,7 +440,7 @@ async function overheadRow(mock, withPlugins, workers) {
 async function profileRun(mock) {
   const level = Number(opt["profile-level"]);
   const out = {};
-  for (const kind of ["unary", "stream"]) {
+  for (const kind of opt["profile-kinds"].split(",")) {
     const dir = join(tmp, `prof-${kind}`);
     mkdirSync(dir, { recursive: true });
     const gw = await startGateway(`gateway-prof-${kind}`, gatewayConfig(mock.port), { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
@@ -447,9 +448,10 @@ async function profileRun(mock) {
     log(`\n== profile: ${kind} at ${level} connections, ${cfg.durationS}s, gateway --workers ${gw.workers} ==`);
     const url = `http://127.0.0.1:${gw.port}`;
     let r;
-    if (kind === "unary") {
-      await wrk(`${url}/v1/chat/completions`, level, cfg.warmupS);
-      r = await wrk(`${url}/v1/chat/completions`, level, cfg.durationS);
+    if (kind === "unary" || kind === "long") {
+      const script = kind === "long" ? "wrk-long-chat.lua" : "wrk-chat.lua";
+      await wrk(`${url}/v1/chat/completions`, level, cfg.warmupS, script);
+      r = await wrk(`${url}/v1/chat/completions`, level, cfg.durationS, script);
       log(`  ${Math.round(r.rps)} rps, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}`);
     } else {
       r = await streamLoad(url, level, cfg.durationS, cfg.warmupS, mock.frames);

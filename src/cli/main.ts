@@ -46,7 +46,7 @@ program
   .option("-p, --port <port>", "port to listen on; default $PORT or 8080")
   .option("--host <host>", "address to bind; default $HOST or 0.0.0.0")
   .option("-w, --workers <n>", "worker threads; default one per core, 1 serves on the main thread")
-  .option("--heap-growth <percent>", "how far the heap may grow past live data before a full GC; default $FERROGW_HEAP_GROWTH or 50, 0 = V8's own")
+  .option("--heap-growth <percent>", "how far the heap may grow past live data before a full GC; default $FERROGW_HEAP_GROWTH or 100, 0 = V8's own")
   .option("--semi-space <MB>", "young-generation semi-space size of worker threads; default $FERROGW_SEMI_SPACE_MB or 32, 0 = V8's own (16)")
   .option("--parallel-gc", "let young-generation GCs use helper threads (off by default: each worker has a core; $FERROGW_PARALLEL_GC=1)")
   .action(async (opts: { config?: string; port?: string; host?: string; workers?: string; heapGrowth?: string; semiSpace?: string; parallelGc?: boolean }) => (await import("./serve.js")).serve(opts));
