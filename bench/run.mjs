@@ -440,7 +440,10 @@ async function overheadRow(mock, withPlugins, workers) {
 async function profileRun(mock) {
   const level = Number(opt["profile-level"]);
   const out = {};
-  for (const kind of opt["profile-kinds"].split(",")) {
+  const kinds = opt["profile-kinds"].split(",");
+  const unknown = kinds.filter((k) => !["unary", "stream", "long"].includes(k));
+  if (unknown.length > 0) throw new Error(`--profile-kinds: unknown ${unknown.join(", ")} (unary, stream, long)`);
+  for (const kind of kinds) {
     const dir = join(tmp, `prof-${kind}`);
     mkdirSync(dir, { recursive: true });
     const gw = await startGateway(`gateway-prof-${kind}`, gatewayConfig(mock.port), { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });

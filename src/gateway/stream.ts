@@ -263,9 +263,19 @@ export async function translateStream(
     }
     const out: ChatCompletionChunk[] = [];
     for (const ev of decoder.end()) for (const c of translator.push(ev)) out.push(c);
-    for (const c of translator.end()) out.push(c);
+    let last: ChatCompletionChunk[];
+    try {
+      last = translator.end();
+    } catch (err) {
+      // Cut short: what did arrive still reaches the client, ahead of the error event.
+      await emit(out);
+      throw err;
+    }
+    for (const c of last) out.push(c);
     await emit(out);
   } catch (err) {
+    // The tokens counted so far are still owed (budgets, the request log), cut short or not.
+    ctx.usage ??= translator.usage();
     if (!started) throw new StreamNotStartedError(err);
     throw err;
   }

@@ -102,6 +102,8 @@ local spent = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 
 /** ARGV: hold member ("<id>:<amount>"), limit (0 = none), hold_ttl_ms. Returns {ok, spent, reserved}. */
 const BUDGET_RESERVE = `${PRUNE}
+-- Sent again by ioredis after a reconnect, when the first one ran: it holds already.
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {1, spent, reserved} end
 local limit = tonumber(ARGV[2])
 if limit > 0 and spent + reserved >= limit then return {0, spent, reserved} end
 local amount = string.match(ARGV[1], ':(%d+)$')

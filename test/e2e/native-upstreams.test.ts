@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { drain } from "../helpers/sdk.js";
+import { until } from "../helpers/until.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 
 const tool: OpenAI.Chat.ChatCompletionTool = {
@@ -99,6 +100,10 @@ for (const wire of [
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.APIError);
       expect((err as InstanceType<typeof OpenAI.APIError>).message).toMatch(/ended (the stream )?before the (answer|message) was complete/);
+      // The tokens the upstream reported before it stopped are kept for budgets and the log.
+      await until("the request's record", () => gw.finished.some((c) => c.model === wire.model && c.status === 502));
+      const record = gw.finished.find((c) => c.model === wire.model && c.status === 502);
+      expect(record?.usage?.prompt_tokens).toBeGreaterThan(0);
     });
 
     it("translates the provider's errors to OpenAI's shape", async () => {

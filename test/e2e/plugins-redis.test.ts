@@ -159,7 +159,8 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
 
   it("a budget settle is charged once, even when sent again or after its reservation lapsed", async () => {
     const connections = new RedisConnections();
-    const store = new RedisBudgetStore(connections.get(REDIS_URL as string), `${PREFIX}${randomUUID()}:`, 300);
+    const prefix = `${PREFIX}${randomUUID()}:`;
+    const store = new RedisBudgetStore(connections.get(REDIS_URL as string), prefix, 300);
     try {
       // ioredis sends a command again after a reconnect when the first may have run.
       const r = await store.reserve("k", 500, 0);
@@ -176,6 +177,15 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
       // Without a hold (nothing was reserved) every settle charges.
       await store.settle("k", 0, 5, 0);
       expect((await store.get("k")).spent).toBe(70);
+      // A reserve sent again holds once, and is admitted again rather than refused by its own hold.
+      const redis = connections.get(REDIS_URL as string);
+      const keys = [`${prefix}{again}:spent`, `${prefix}{again}:holds`, `${prefix}{again}:held`, `${prefix}{again}:lapsed`] as const;
+      const first = await redis.ferroBudgetReserve(...keys, "hold-1:600", "1000", 60_000);
+      const resent = await redis.ferroBudgetReserve(...keys, "hold-1:600", "1000", 60_000);
+      expect(first).toEqual([1, 0, 600]);
+      expect(resent).toEqual([1, 0, 600]);
+      await store.settle("again", 600, 100, 0, "hold-1:600");
+      expect(await store.get("again")).toEqual({ spent: 100, reserved: 0 });
     } finally {
       await connections.closeAll();
     }
