@@ -11,6 +11,9 @@ const port = parentPort;
 if (!worker || !port) throw new Error("worker-thread.js is started by the ferrogw supervisor");
 
 const log = createLogger().child({ worker: threadId });
+// Logged here, where the error is still whole: the supervisor gets only a copy of what it holds
+// (an error that is not a real Error, better-sqlite3's among them, loses its message on the way).
+process.on("uncaughtExceptionMonitor", (err, origin) => log.fatal({ err, origin }, "worker crashing"));
 /** A stop can arrive while the app is still starting; it is carried out once the app is up. */
 const state: { app: GatewayApp | undefined; stopping: boolean } = { app: undefined, stopping: false };
 const stop = (): void => {

@@ -1,5 +1,5 @@
 // A stand-in gateway worker for the supervisor test: answers with its thread id, crashes (an
-// uncaught exception, as a bug would) after answering /crash, tells the other threads about a
+// uncaught exception, as a bug would) after answering /crash (and /crash-sqlite), tells the other threads about a
 // config on /apply (as a worker does after an admin API change), shows on /applied the
 // config the supervisor handed it at start, and fails to start once when told to (below).
 import { existsSync, unlinkSync } from "node:fs";
@@ -18,6 +18,13 @@ const server = createServer((req, res) => {
   res.end(String(threadId));
   if (req.url === "/crash") setImmediate(() => {
     throw new Error("deliberate crash");
+  });
+  // What better-sqlite3 throws: an object made an error by hand, its message not enumerable.
+  if (req.url === "/crash-sqlite") setImmediate(() => {
+    const err = Object.create(Error.prototype);
+    Object.defineProperty(err, "message", { value: "no such table: nope", writable: true, configurable: true });
+    err.code = "SQLITE_ERROR";
+    throw err;
   });
 });
 // A worker that meets a passing failure while starting (a store locked for a moment): with the

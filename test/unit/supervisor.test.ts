@@ -57,6 +57,11 @@ describe("worker-thread supervisor", () => {
     await until("a replacement thread", () => sup.threadIds.length === 2 && !sup.threadIds.includes(Number(crashed)));
     expect(logs()).toContain("worker exited unexpectedly");
     expect(logs()).toContain("deliberate crash");
+    // An error that is not a real Error crosses the thread boundary as a bare copy of its fields:
+    // the supervisor still logs what there is, not `err: {}`.
+    const crashedOdd = await get("/crash-sqlite");
+    await until("a replacement for the odd crash", () => sup.threadIds.length === 2 && !sup.threadIds.includes(Number(crashedOdd)));
+    expect(logs()).toMatch(/"worker failed".*SQLITE_ERROR|SQLITE_ERROR.*"worker failed"/);
     // The port survived the crash: every thread, old and new, still accepts.
     const after = new Set<string>();
     await until("both threads answering after the crash", async () => {

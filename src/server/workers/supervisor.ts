@@ -9,6 +9,7 @@
 // 2 cores, more than the rest of the gateway's work), and one process holds the code and native
 // libraries once instead of once per worker.
 import { availableParallelism } from "node:os";
+import { inspect } from "node:util";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../../observability/logger.js";
 import { watchAppliedConfig, type AppliedConfig } from "../broadcast.js";
@@ -95,7 +96,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         log.info({ ...opts.listeningInfo, host: listener.address, port: listener.port, workers }, "ferrogw listening");
       }
     });
-    w.on("error", (err) => log.error({ worker: id, err: { message: err.message, stack: err.stack } }, "worker failed"));
+    w.on("error", (err: unknown) => log.error({ worker: id, err: crashReason(err) }, "worker failed"));
     w.on("exit", (code) => {
       running.delete(id);
       if (everListened.has(id)) listening--;
@@ -157,4 +158,14 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       return [...running.keys()];
     },
   };
+}
+
+/**
+ * What a worker died of, whatever it threw. Only real Errors keep their message across the thread
+ * boundary: anything else arrives as a copy of its enumerable fields (better-sqlite3's SqliteError
+ * as just {code}), which logged as `err: {}` when only message and stack were picked.
+ */
+export function crashReason(err: unknown): { message: string; stack?: string } {
+  if (err instanceof Error) return { message: err.message, stack: err.stack };
+  return { message: typeof err === "string" ? err : inspect(err, { depth: 3, breakLength: Infinity }) };
 }
