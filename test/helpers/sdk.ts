@@ -1,5 +1,5 @@
 // Shared pieces for tests that drive the gateway through the openai SDK.
-import type OpenAI from "openai";
+import OpenAI from "openai";
 
 export const weatherTool: OpenAI.Chat.ChatCompletionFunctionTool = {
   type: "function",
@@ -33,4 +33,17 @@ export async function drain(stream: AsyncIterable<OpenAI.Chat.ChatCompletionChun
     if (chunk.usage) out.usage = chunk.usage;
   }
   return out;
+}
+
+/**
+ * The error a streaming request ends in: thrown by create() when it failed before the first
+ * byte, or while reading when the stream broke after it. Fails the test when it does not fail.
+ */
+export async function streamFailure(stream: Promise<AsyncIterable<OpenAI.Chat.ChatCompletionChunk>>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  const err = await stream.then((s) => drain(s)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof OpenAI.APIError)) throw new Error(`expected the stream to fail with an APIError, got ${String(err)}`);
+  return err;
 }
