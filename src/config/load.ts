@@ -16,21 +16,36 @@ export type LoadResult = { ok: true; config: GatewayConfig; raw: unknown } | { o
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Replaces ${VAR} and ${VAR:-default} in every string; a bare $ is literal. */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): unknown {
+/**
+ * Sections accepted but not built (the MCP tool loop, observability exporters): the reference
+ * resolves their ${VAR} only when it builds them, so a variable they name may well be unset.
+ */
+const UNBUILT_SECTIONS = new Set(["mcp_servers", "observability"]);
+
+const isDisabledPlugin = (v: unknown): boolean => typeof v === "object" && v !== null && (v as { enabled?: unknown }).enabled === false;
+
+/**
+ * Replaces ${VAR} and ${VAR:-default} in every string; a bare $ is literal. An unset variable
+ * is an error where the gateway will use the value; in what it never builds (the sections above,
+ * a plugin with `enabled: false`) the reference is left as written.
+ */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[], required = true): unknown {
   if (typeof value === "string") {
     return value.replace(ENV_REF, (whole, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== "") return v;
       if (fallback !== undefined) return fallback;
-      issues.push({ path, message: `environment variable ${name} is not set` });
+      if (required) issues.push({ path, message: `environment variable ${name} is not set` });
       return whole;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, `${path}[${i}]`, issues));
+  if (Array.isArray(value)) {
+    const plugins = path === "plugins";
+    return value.map((v, i) => interpolateEnv(v, env, `${path}[${i}]`, issues, required && !(plugins && isDisabledPlugin(v))));
+  }
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, path ? `${path}.${k}` : k, issues);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, path ? `${path}.${k}` : k, issues, required && !(path === "" && UNBUILT_SECTIONS.has(k)));
     return out;
   }
   return value;

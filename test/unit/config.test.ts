@@ -15,6 +15,21 @@ describe("config", () => {
     expect(result.config.mcp_servers.find((s) => s.name === "database")?.headers?.Authorization).toBe("Bearer t");
   });
 
+  it("accepts the reference config as is, without the variables of the sections it does not build", () => {
+    const text = readFileSync(new URL("../../../shared/reference/reference-config.example.yaml", import.meta.url), "utf8");
+    const result = parseConfigText(text, "reference.yaml", {});
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.config.mcp_servers.find((s) => s.name === "database")?.headers?.Authorization).toBe("Bearer ${MCP_DB_TOKEN}");
+    // A disabled plugin may name an unset variable; an enabled one may not.
+    const plugin = (enabled: boolean): unknown => ({ name: "word-filter", stage: "before_request", enabled, config: { blocked_words: ["${BLOCKED_WORD}"] } });
+    expect(validateConfig({ plugins: [plugin(false)] }, {}).ok).toBe(true);
+    const enabled = validateConfig({ plugins: [plugin(true)] }, {});
+    expect(enabled.ok).toBe(false);
+    if (!enabled.ok) expect(enabled.issues).toContainEqual({ path: "plugins[0].config.blocked_words[0]", message: "environment variable BLOCKED_WORD is not set" });
+    // Everywhere else an unset variable is still an error.
+    expect(validateConfig({ providers: { openai: { api_key: "${NOPE}" } } }, {}).ok).toBe(false);
+  });
+
   it("reports unknown keys and wrong types with their path", () => {
     const result = validateConfig({ strategy: { mode: "fastest" }, targets: [{ virtual_key: "openai", retry: { attempts: "three" }, colour: "red" }] }, {});
     expect(result.ok).toBe(false);
