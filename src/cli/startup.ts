@@ -1,7 +1,7 @@
 // What every way of starting the gateway does first: load and validate the config (every problem
 // logged with its path), run the one-time checks, open nothing that outlives them.
 import { ApiKeyService } from "../auth/api-keys.js";
-import { loadConfigOrDefault, type LoadResult } from "../config/load.js";
+import { configWarnings, loadConfigOrDefault, type LoadResult } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import { buildProviders } from "../providers/registry.js";
@@ -19,7 +19,7 @@ export interface StartupInfo {
 /** Warnings about the providers, and the store migrations run once before anything serves. */
 async function preflight(log: Logger, env: NodeJS.ProcessEnv, config: GatewayConfig): Promise<void> {
   const providers = buildProviders(config, env);
-  for (const w of providers.warnings) log.warn(w);
+  for (const w of [...configWarnings(config), ...providers.warnings]) log.warn(w);
   if (providers.byName.size === 0) log.warn("no provider is configured: set a provider key such as OPENAI_API_KEY, or add providers to the config");
   const stores = await openStores(env);
   try {

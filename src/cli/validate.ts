@@ -1,6 +1,6 @@
 // `ferrogw validate`: prints every config problem with its path; exit 1 when there is one.
 import { buildProviders } from "../providers/registry.js";
-import { loadConfigOrDefault } from "../config/load.js";
+import { configWarnings, loadConfigOrDefault } from "../config/load.js";
 import { resolveConfigPath } from "./config-path.js";
 
 export function validate(opts: { config?: string }): void {
@@ -17,6 +17,6 @@ export function validate(opts: { config?: string }): void {
     process.exitCode = 1;
     return;
   }
-  for (const w of buildProviders(result.config).warnings) process.stdout.write(`warning: ${w}\n`);
+  for (const w of [...configWarnings(result.config), ...buildProviders(result.config).warnings]) process.stdout.write(`warning: ${w}\n`);
   process.stdout.write(`${path}: valid (strategy ${result.config.strategy.mode}, ${result.config.targets.length} target(s))\n`);
 }

@@ -70,9 +70,30 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
   return validateConfig(raw ?? {}, env);
 }
 
+/**
+ * An omitted strategy mode is `single`, as in the reference, when targets are listed. Without
+ * targets (ours: every provider with a key), the gateway tries them in order: `fallback`.
+ */
+function withDefaultMode(doc: unknown): unknown {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return doc;
+  const d = doc as { strategy?: unknown; targets?: unknown };
+  const strategy = d.strategy ?? {};
+  if (typeof strategy !== "object" || strategy === null || (strategy as { mode?: unknown }).mode !== undefined) return doc;
+  const listed = Array.isArray(d.targets) && d.targets.length > 0;
+  return { ...d, strategy: { ...strategy, mode: listed ? "single" : "fallback" } };
+}
+
+/** What a valid config may still get wrong, for `ferrogw validate` and the start-up log. */
+export function configWarnings(config: GatewayConfig): string[] {
+  const out: string[] = [];
+  if (config.strategy.mode === "single" && config.targets.length > 1)
+    out.push(`strategy single asks only the first target (${config.targets[0]?.virtual_key}); the other ${config.targets.length - 1} are never used (set strategy.mode)`);
+  return out;
+}
+
 export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): LoadResult {
   const issues: ConfigIssue[] = [];
-  const resolved = interpolateEnv(raw, env, "", issues);
+  const resolved = withDefaultMode(interpolateEnv(raw, env, "", issues));
   const parsed = configSchema.safeParse(resolved);
   if (!parsed.success) issues.push(...formatZodIssues(parsed.error));
   else issues.push(...validatePlugins(parsed.data.plugins));

@@ -27,29 +27,47 @@ export const STRATEGY_MODES = [
 ] as const;
 export type StrategyMode = (typeof STRATEGY_MODES)[number];
 
+/**
+ * A count where 0, like an omitted key, means the default: the reference gateway's fields are Go
+ * integers, whose zero is what an unset field decodes to. Negative values stay errors.
+ */
+const countOrDefault = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(max)
+    .default(fallback)
+    .transform((n) => (n === 0 ? fallback : n));
+
+/** The most a target's max_concurrency or queue_size may be (the reference's bound: a larger value is a typo). */
+const MAX_TARGET_CONCURRENCY = 10_000;
+
 const retrySchema = z.strictObject({
-  attempts: z.number().int().min(1).max(20).default(1),
+  attempts: countOrDefault(1, 20),
   on_status_codes: z.array(z.number().int().min(100).max(599)).optional(),
-  initial_backoff_ms: z.number().int().min(0).max(60_000).default(100),
+  initial_backoff_ms: countOrDefault(100, 60_000),
 });
 
 const circuitBreakerSchema = z.strictObject({
-  failure_threshold: z.number().int().min(1).default(5),
-  success_threshold: z.number().int().min(1).default(1),
-  max_half_threshold: z.number().int().min(1).default(1),
+  failure_threshold: countOrDefault(5),
+  success_threshold: countOrDefault(1),
+  max_half_threshold: countOrDefault(1),
   timeout: duration.default(30_000),
 });
 
 const concurrencySchema = z.strictObject({
-  max_concurrency: z.number().int().min(1),
-  queue_size: z.number().int().min(0).default(0),
+  max_concurrency: z.number().int().min(1).max(MAX_TARGET_CONCURRENCY),
+  /** Requests that may wait for a slot; beyond them, 429. 0 or omitted: 1000, as in the reference. */
+  queue_size: countOrDefault(1000, MAX_TARGET_CONCURRENCY),
 });
 
 const NO_WILDCARD = /[*?]/;
 
 const targetSchema = z.strictObject({
   virtual_key: z.string().min(1),
-  weight: z.number().min(0, "weight must not be negative").default(1),
+  /** Share under loadbalance; omitted means 0, as in the reference ("zero means zero"). */
+  weight: z.number().min(0, "weight must not be negative").default(0),
   retry: retrySchema.optional(),
   circuit_breaker: circuitBreakerSchema.optional(),
   concurrency: concurrencySchema.optional(),
@@ -79,7 +97,8 @@ const abVariantSchema = z.strictObject({
 });
 
 const strategySchema = z.strictObject({
-  mode: z.enum(STRATEGY_MODES).default("fallback"),
+  /** Omitted: single, as in the reference (only the first target is asked). */
+  mode: z.enum(STRATEGY_MODES).default("single"),
   conditions: z.array(conditionSchema).optional(),
   content_conditions: z.array(contentConditionSchema).optional(),
   ab_variants: z.array(abVariantSchema).optional(),
@@ -160,9 +179,9 @@ const exporterSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     apiVersion: z.string().optional(),
-    max_request_bytes: z.number().int().positive().default(10 * 1024 * 1024),
-    request_timeout: duration.optional(),
-    strategy: strategySchema.default({ mode: "fallback", unpriced_strategy: "fallback" }),
+    max_request_bytes: countOrDefault(10 * 1024 * 1024),
+    request_timeout: duration.refine((ms) => ms > 0, "request_timeout must be positive").optional(),
+    strategy: strategySchema.default({ mode: "single", unpriced_strategy: "fallback" }),
     targets: z.array(targetSchema).default([]),
     batch_target: z.string().optional(),
     responses_target: z.string().optional(),

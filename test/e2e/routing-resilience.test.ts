@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { until } from "../helpers/until.js";
 import type { HealthReport } from "../../src/server/health.js";
 
 interface Setup {
@@ -33,7 +34,8 @@ async function setup(
     api_key: `sk-${name}-0123456789`,
     ...(opts.timeout ? { timeout: opts.timeout } : {}),
   });
-  const gw = await startGateway({ providers: { a: await provider(a, "a"), b: await provider(b, "b") }, ...config }, {});
+  // These tests are about retry and failover: fallback unless a test names another mode.
+  const gw = await startGateway({ providers: { a: await provider(a, "a"), b: await provider(b, "b") }, strategy: { mode: "fallback" }, ...config }, {});
   open = { gw, a, b };
   return open;
 }
@@ -239,18 +241,25 @@ describe("concurrency gate", () => {
 
   it("a streaming request holds its slot until the stream ends", async () => {
     const { gw } = await setup(
-      { strategy: { mode: "single" }, targets: [{ virtual_key: "a", concurrency: { max_concurrency: 1, queue_size: 0 } }] },
+      { strategy: { mode: "single" }, targets: [{ virtual_key: "a", concurrency: { max_concurrency: 1, queue_size: 1 } }] },
       { a: { chunkDelayMs: 60 } },
     );
     const stream = await gw.client.chat.completions.create({ ...chat("stream"), stream: true });
     const it = stream[Symbol.asyncIterator]();
     await it.next(); // the stream has begun; the upstream is still sending
+    // The next request waits for the slot, and the one after it finds the queue full.
+    let answered = false;
+    const waiting = gw.client.chat.completions.create(chat()).then((r) => {
+      answered = true;
+      return r;
+    });
+    await until("the request to queue", async () => (await health(gw)).targets[0]?.concurrency?.queued === 1);
     const during = await apiError(gw.client.chat.completions.create(chat()));
     expect(during.status).toBe(429);
-    expect((await health(gw)).targets[0]?.concurrency).toMatchObject({ active: 1, max: 1 });
+    expect((await health(gw)).targets[0]?.concurrency).toMatchObject({ active: 1, queued: 1, max: 1 });
+    expect(answered).toBe(false);
     while (!(await it.next()).done);
-    await new Promise((r) => setTimeout(r, 20));
-    const after = await gw.client.chat.completions.create(chat());
+    const after = await waiting;
     expect(after.choices[0]?.message.content).toContain("hi");
   });
 });

@@ -191,7 +191,7 @@ describe("cost-optimized", () => {
 });
 
 describe("content-based", () => {
-  it("routes by the last user message, header and metadata; no match goes to the first target", async () => {
+  it("routes by any user message, header and metadata; no match goes to the first target", async () => {
     const { gw, mocks } = await setup(["general", "coder", "translator", "vip"], {
       strategy: {
         mode: "content-based",
@@ -213,7 +213,7 @@ describe("content-based", () => {
     expect(await target(chat("hello"), { "x-tier": "gold" })).toEqual(["vip", "content_conditions[2]"]);
     expect(await target(chat("hello", { metadata: { team: "legal" } }))).toEqual(["vip", "content_conditions[3]"]);
     expect(await target(chat("just chatting"))).toEqual(["general", "default"]);
-    // Only the last user message counts.
+    // Every user message counts, as in the reference; the assistant's do not.
     const history: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
       model: "gpt-4o-mini",
       messages: [
@@ -222,8 +222,17 @@ describe("content-based", () => {
         { role: "user", content: "actually, never mind" },
       ],
     };
-    expect(await target(history)).toEqual(["general", "default"]);
-    expect(counts(mocks)).toEqual({ general: 2, coder: 1, translator: 1, vip: 2 });
+    expect(await target(history)).toEqual(["coder", "content_conditions[0]"]);
+    const assistantOnly: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
+      model: "gpt-4o-mini",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "shall I translate some code?" },
+        { role: "user", content: "no thanks" },
+      ],
+    };
+    expect(await target(assistantOnly)).toEqual(["general", "default"]);
+    expect(counts(mocks)).toEqual({ general: 2, coder: 2, translator: 1, vip: 2 });
   });
 
   it("asks only the matched target: its failure is the answer", async () => {

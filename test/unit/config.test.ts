@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { parseConfigText, validateConfig } from "../../src/config/load.js";
+import { configWarnings, parseConfigText, validateConfig } from "../../src/config/load.js";
 import { parseDurationMs } from "../../src/config/duration.js";
 
 describe("config", () => {
@@ -28,6 +28,52 @@ describe("config", () => {
     if (!enabled.ok) expect(enabled.issues).toContainEqual({ path: "plugins[0].config.blocked_words[0]", message: "environment variable BLOCKED_WORD is not set" });
     // Everywhere else an unset variable is still an error.
     expect(validateConfig({ providers: { openai: { api_key: "${NOPE}" } } }, {}).ok).toBe(false);
+  });
+
+  it("reads omitted and zero values as the reference gateway does", () => {
+    const ok = (raw: unknown) => {
+      const r = validateConfig(raw, {});
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return r.config;
+    };
+    // No mode: single when targets are listed (with a warning when that leaves some unused);
+    // fallback over every provider when none are.
+    const two = ok({ targets: [{ virtual_key: "openai" }, { virtual_key: "anthropic" }] });
+    expect(two.strategy.mode).toBe("single");
+    expect(configWarnings(two)).toEqual([expect.stringContaining("strategy single asks only the first target (openai)")]);
+    expect(configWarnings(ok({ targets: [{ virtual_key: "openai" }] }))).toEqual([]);
+    expect(ok({}).strategy.mode).toBe("fallback");
+    expect(ok({ strategy: { unpriced_strategy: "skip" }, targets: [{ virtual_key: "openai" }] }).strategy).toMatchObject({ mode: "single", unpriced_strategy: "skip" });
+    // Counts written as 0 mean their defaults.
+    const zeros = ok({
+      max_request_bytes: 0,
+      targets: [
+        {
+          virtual_key: "openai",
+          retry: { attempts: 0, initial_backoff_ms: 0 },
+          circuit_breaker: { failure_threshold: 0, success_threshold: 0, max_half_threshold: 0 },
+          concurrency: { max_concurrency: 4, queue_size: 0 },
+        },
+      ],
+    });
+    expect(zeros.max_request_bytes).toBe(10 * 1024 * 1024);
+    expect(zeros.targets[0]).toMatchObject({
+      retry: { attempts: 1, initial_backoff_ms: 100 },
+      circuit_breaker: { failure_threshold: 5, success_threshold: 1, max_half_threshold: 1 },
+      concurrency: { max_concurrency: 4, queue_size: 1000 },
+    });
+    expect(ok({ targets: [{ virtual_key: "openai", concurrency: { max_concurrency: 4 } }] }).targets[0]?.concurrency?.queue_size).toBe(1000);
+    // An omitted weight is 0: loadbalance needs one written.
+    expect(ok({ targets: [{ virtual_key: "openai" }] }).targets[0]?.weight).toBe(0);
+    const unweighted = validateConfig({ strategy: { mode: "loadbalance" }, targets: [{ virtual_key: "openai" }, { virtual_key: "anthropic" }] }, {});
+    expect(unweighted.ok).toBe(false);
+    // Still errors: a negative count, a queue past the reference's bound, a request_timeout of 0.
+    for (const bad of [
+      { targets: [{ virtual_key: "openai", retry: { attempts: -1 } }] },
+      { targets: [{ virtual_key: "openai", concurrency: { max_concurrency: 1, queue_size: 10_001 } }] },
+      { request_timeout: "0s", targets: [{ virtual_key: "openai" }] },
+    ])
+      expect(validateConfig(bad, {}).ok).toBe(false);
   });
 
   it("reports unknown keys and wrong types with their path", () => {

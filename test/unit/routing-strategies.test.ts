@@ -337,7 +337,7 @@ describe("content-based", () => {
     { type: "prompt_not_contains" as const, value: "hello", target_key: "private" },
   ];
 
-  it("matches the last user message: regex with (?i), contains case-insensitively, not_contains", () => {
+  it("matches any user message: regex with (?i), contains case-insensitively, not_contains over all of them", () => {
     const ts = t();
     const s = new ContentBasedStrategy(ts, rules);
     expect(s.choose(ts, req({ text: "Write a FUNCTION for me" }))).toMatchObject({ variant: "content_conditions[0]" });
@@ -354,8 +354,21 @@ describe("content-based", () => {
         ],
       },
     });
-    expect(s.choose(ts, multi).variant).toBe("default");
-    expect(key(s.choose(ts, multi))).toBe("general");
+    // An earlier user turn counts ("write code"), as in the reference; assistant turns do not.
+    expect(key(s.choose(ts, multi))).toBe("coder");
+    const later = req({
+      body: {
+        model: "gpt-4o",
+        messages: [
+          { role: "user", content: "hello there" },
+          { role: "assistant", content: "Here is a function, and I can translate it" },
+          { role: "user", content: "thanks" },
+        ],
+      },
+    });
+    // not_contains holds only when no user message contains the value: "hello" is in the first.
+    expect(s.choose(ts, later).variant).toBe("default");
+    expect(key(s.choose(ts, later))).toBe("general");
   });
 
   it("matches header, metadata and model rules", () => {
@@ -460,7 +473,10 @@ describe("router", () => {
   it("answers 503 circuit_open when every candidate is open, 404 when nothing serves the model", () => {
     const r = router({
       strategy: { mode: "loadbalance" },
-      targets: [{ virtual_key: "openai", circuit_breaker: { failure_threshold: 1, timeout: "60s" } }, { virtual_key: "mistral" }],
+      targets: [
+        { virtual_key: "openai", weight: 1, circuit_breaker: { failure_threshold: 1, timeout: "60s" } },
+        { virtual_key: "mistral", weight: 1 },
+      ],
     });
     trip(r.allTargets()[0] as Target);
     const planErr = (model: string): unknown => {

@@ -1,7 +1,7 @@
 import { stripInlineFlags, type GatewayConfig } from "../../config/schema.js";
 import { CIRCUIT_OPEN, NOT_SERVED, type Choice, type RouteRequest, type Strategy } from "../strategy.js";
 import type { Target } from "../target.js";
-import { headerValue, lastUserText, metadataValue } from "./match.js";
+import { headerValue, userTexts, metadataValue } from "./match.js";
 
 type ContentCondition = NonNullable<GatewayConfig["strategy"]["content_conditions"]>[number];
 
@@ -66,20 +66,21 @@ export class ContentBasedStrategy implements Strategy {
   }
 
   choose(candidates: readonly Target[], req: RouteRequest): Choice {
-    let text: string | undefined;
-    let lower: string | undefined;
+    let texts: string[] | undefined;
+    let lower: string[] | undefined;
     for (const rule of this.rules) {
       let hit: boolean;
       switch (rule.kind) {
         case Kind.Regex:
-          text ??= lastUserText(req.body);
-          hit = (rule.re as RegExp).test(text);
+          texts ??= userTexts(req.body);
+          hit = anyMatches(rule.re as RegExp, texts);
           break;
         case Kind.Contains:
         case Kind.NotContains:
-          text ??= lastUserText(req.body);
-          lower ??= text.toLowerCase();
-          hit = lower.includes(rule.value) === (rule.kind === Kind.Contains);
+          texts ??= userTexts(req.body);
+          lower ??= lowerCased(texts);
+          // not_contains: no user message contains it.
+          hit = anyIncludes(lower, rule.value) === (rule.kind === Kind.Contains);
           break;
         case Kind.Model:
           hit = req.model === rule.value;
@@ -97,6 +98,22 @@ export class ContentBasedStrategy implements Strategy {
     for (const t of candidates) if (t.selectable(now)) return this.defaults[t.index] ?? { targets: [t], variant: "default" };
     return CIRCUIT_OPEN;
   }
+}
+
+function anyMatches(re: RegExp, texts: readonly string[]): boolean {
+  for (const t of texts) if (re.test(t)) return true;
+  return false;
+}
+
+function anyIncludes(texts: readonly string[], value: string): boolean {
+  for (const t of texts) if (t.includes(value)) return true;
+  return false;
+}
+
+function lowerCased(texts: readonly string[]): string[] {
+  const out = new Array<string>(texts.length);
+  for (let i = 0; i < texts.length; i++) out[i] = (texts[i] as string).toLowerCase();
+  return out;
 }
 
 /** A rule's target is asked and no other: not serving the model is 404, an open circuit 503. */

@@ -32,18 +32,16 @@ function partsText(content: unknown): string {
 }
 
 /**
- * The text of the last user message (text parts joined by newlines). Bodies without messages
- * (legacy completions, embeddings) use their prompt / input text.
+ * The text of every user message (a completion's prompt or an embedding's input as one): the
+ * prompt rules look at all of them, as the reference does, not only at the latest turn.
  */
-export function lastUserText(body: Readonly<Record<string, unknown>>): string {
+export function userTexts(body: Readonly<Record<string, unknown>>): string[] {
   const messages = body.messages;
   if (Array.isArray(messages)) {
-    for (let i = messages.length - 1; i >= 0; i--) {
-      const m = messages[i] as { role?: unknown; content?: unknown } | undefined;
-      if (m?.role === "user") return partsText(m.content);
-    }
-    return "";
+    const out: string[] = [];
+    for (const m of messages as Array<{ role?: unknown; content?: unknown } | undefined>) if (m?.role === "user") out.push(partsText(m.content));
+    return out;
   }
-  if (body.prompt !== undefined) return partsText(body.prompt);
-  return partsText(body.input);
+  if (body.prompt !== undefined) return [partsText(body.prompt)];
+  return [partsText(body.input)];
 }
