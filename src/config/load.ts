@@ -88,6 +88,9 @@ export function configWarnings(config: GatewayConfig): string[] {
   const out: string[] = [];
   if (config.strategy.mode === "single" && config.targets.length > 1)
     out.push(`strategy single asks only the first target (${config.targets[0]?.virtual_key}); the other ${config.targets.length - 1} are never used (set strategy.mode)`);
+  config.plugins.forEach((p, i) => {
+    if (p.enabled === undefined) out.push(`plugins[${i}] (${p.name}, ${p.stage}) has no enabled key: it is off, as in the reference gateway (write enabled: true to run it)`);
+  });
   return out;
 }
 

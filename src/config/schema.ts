@@ -111,7 +111,8 @@ const pluginSchema = z.strictObject({
   name: z.string().min(1),
   type: z.string().optional(),
   stage: z.enum(["before_request", "after_request", "after_response", "on_error"]),
-  enabled: z.boolean().default(true),
+  /** Omitted: off, as in the reference gateway (a Go bool); `ferrogw validate` and the start-up log say so. */
+  enabled: z.boolean().optional(),
   config: z.record(z.string(), z.unknown()).default({}),
 });
 

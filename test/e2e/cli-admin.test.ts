@@ -115,7 +115,7 @@ describe("ferrogw doctor", { timeout: 60_000 }, () => {
 describe("ferrogw plugins", { timeout: 60_000 }, () => {
   it("lists the running gateway's plugins with type and stages", async () => {
     const gw = await startGateway(
-      { plugins: [{ name: "word-filter", type: "guardrail", stage: "before_request", config: { blocked_words: ["secret"] } }] },
+      { plugins: [{ name: "word-filter", type: "guardrail", stage: "before_request", enabled: true, config: { blocked_words: ["secret"] } }] },
       {},
       { masterKey: MASTER },
     );

@@ -11,7 +11,7 @@ describe("/metrics", () => {
     mock = new MockUpstream();
     const base = await mock.start();
     gw = await startGateway(
-      { plugins: [{ name: "response-cache", stage: "before_request", config: { max_age: 60, max_entries: 10, cache_nondeterministic: true } }, { name: "response-cache", stage: "after_request", config: { max_age: 60, max_entries: 10, cache_nondeterministic: true } }] },
+      { plugins: [{ name: "response-cache", stage: "before_request", enabled: true, config: { max_age: 60, max_entries: 10, cache_nondeterministic: true } }, { name: "response-cache", stage: "after_request", enabled: true, config: { max_age: 60, max_entries: 10, cache_nondeterministic: true } }] },
       { OPENAI_API_KEY: "sk-secret-metrics-0000000000", OPENAI_BASE_URL: `${base}/v1` },
     );
   });

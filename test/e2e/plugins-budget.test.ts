@@ -23,8 +23,8 @@ async function start(config: Record<string, unknown>): Promise<TestGateway> {
   gw = await startGateway(
     {
       plugins: [
-        { name: "budget", type: "guardrail", stage: "before_request", config: cfg },
-        { name: "budget", type: "guardrail", stage: "after_request", config: cfg },
+        { name: "budget", type: "guardrail", stage: "before_request", enabled: true, config: cfg },
+        { name: "budget", type: "guardrail", stage: "after_request", enabled: true, config: cfg },
       ],
     },
     { OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: `${base}/v1`, LOG_LEVEL: "silent" },

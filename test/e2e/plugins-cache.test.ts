@@ -11,8 +11,8 @@ const UPSTREAM_KEY = "sk-test-upstream-key-123456";
 
 function cachePlugins(config: Record<string, unknown>): unknown[] {
   return [
-    { name: "response-cache", type: "transform", stage: "before_request", config },
-    { name: "response-cache", type: "transform", stage: "after_request", config },
+    { name: "response-cache", type: "transform", stage: "before_request", enabled: true, config },
+    { name: "response-cache", type: "transform", stage: "after_request", enabled: true, config },
   ];
 }
 

@@ -47,8 +47,8 @@ describe("word-filter and max-token", () => {
   beforeAll(async () => {
     mock = new MockUpstream({ chunks: 3 });
     gw = await start(mock, [
-      { name: "word-filter", type: "guardrail", stage: "before_request", config: { blocked_words: ["password", "top secret"], case_sensitive: false } },
-      { name: "max-token", type: "guardrail", stage: "before_request", config: { max_tokens: 100, max_messages: 3, max_input_length: 200 } },
+      { name: "word-filter", type: "guardrail", stage: "before_request", enabled: true, config: { blocked_words: ["password", "top secret"], case_sensitive: false } },
+      { name: "max-token", type: "guardrail", stage: "before_request", enabled: true, config: { max_tokens: 100, max_messages: 3, max_input_length: 200 } },
     ]);
   });
   afterAll(async () => {
@@ -122,10 +122,10 @@ describe("word-filter on the output", () => {
     // Eight chunks: "top secret" is split across chunk boundaries.
     mock = new MockUpstream({ chunks: 8, text: reply });
     mock2 = new MockUpstream({ chunks: 8, text: reply });
-    block = await start(mock, [{ name: "word-filter", stage: "before_request", config: { blocked_words: ["top secret"], check_output: true } }]);
+    block = await start(mock, [{ name: "word-filter", stage: "before_request", enabled: true, config: { blocked_words: ["top secret"], check_output: true } }]);
     redact = await start(mock2, [
-      { name: "word-filter", stage: "before_request", config: { blocked_words: ["top secret", "shh"], check_output: true, output_action: "redact" } },
-      { name: "word-filter", stage: "after_response", config: { blocked_words: ["top secret", "shh"], check_output: true, output_action: "redact" } },
+      { name: "word-filter", stage: "before_request", enabled: true, config: { blocked_words: ["top secret", "shh"], check_output: true, output_action: "redact" } },
+      { name: "word-filter", stage: "after_response", enabled: true, config: { blocked_words: ["top secret", "shh"], check_output: true, output_action: "redact" } },
     ]);
   });
   afterAll(async () => {
@@ -162,7 +162,7 @@ describe("word-filter on the output", () => {
     const anthropicMock = new MockUpstream({ chunks: 8, text: reply });
     const base = await anthropicMock.start();
     const g = await startGateway(
-      { plugins: [{ name: "word-filter", stage: "after_response", config: { blocked_words: ["top secret", "shh"], output_action: "redact" } }] },
+      { plugins: [{ name: "word-filter", stage: "after_response", enabled: true, config: { blocked_words: ["top secret", "shh"], output_action: "redact" } }] },
       { ANTHROPIC_API_KEY: "sk-ant-test-key-123456", ANTHROPIC_BASE_URL: base, LOG_LEVEL: "silent" },
     );
     try {
@@ -199,8 +199,8 @@ describe("pii-guard", () => {
   beforeAll(async () => {
     mock = new MockUpstream({ chunks: 3 });
     mockB = new MockUpstream({ chunks: 3 });
-    redact = await start(mock, [{ name: "pii-guard", stage: "before_request", config: { action: "redact" } }]);
-    block = await start(mockB, [{ name: "pii-guard", stage: "before_request", config: { detect: ["email", "card"] } }]);
+    redact = await start(mock, [{ name: "pii-guard", stage: "before_request", enabled: true, config: { action: "redact" } }]);
+    block = await start(mockB, [{ name: "pii-guard", stage: "before_request", enabled: true, config: { detect: ["email", "card"] } }]);
   });
   afterAll(async () => {
     await redact.close();
@@ -254,10 +254,10 @@ describe("request-logger", () => {
     gw = await start(
       mock,
       [
-        { name: "request-logger", type: "logging", stage: "before_request", config: cfg },
-        { name: "word-filter", stage: "before_request", config: { blocked_words: ["forbidden"] } },
-        { name: "request-logger", type: "logging", stage: "after_request", config: cfg },
-        { name: "request-logger", type: "logging", stage: "on_error", config: cfg },
+        { name: "request-logger", type: "logging", stage: "before_request", enabled: true, config: cfg },
+        { name: "word-filter", stage: "before_request", enabled: true, config: { blocked_words: ["forbidden"] } },
+        { name: "request-logger", type: "logging", stage: "after_request", enabled: true, config: cfg },
+        { name: "request-logger", type: "logging", stage: "on_error", enabled: true, config: cfg },
       ],
       { masterKey: "fgw_0123456789abcdef0123456789abcdef" },
     );

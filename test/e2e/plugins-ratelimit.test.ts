@@ -16,7 +16,7 @@ let gw: TestGateway | undefined;
 async function start(config: Record<string, unknown>, opts: { masterKey?: string } = {}): Promise<TestGateway> {
   base ??= await mock.start();
   gw = await startGateway(
-    { plugins: [{ name: "rate-limit", type: "guardrail", stage: "before_request", config }] },
+    { plugins: [{ name: "rate-limit", type: "guardrail", stage: "before_request", enabled: true, config }] },
     { OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: `${base}/v1`, LOG_LEVEL: "silent" },
     opts,
   );

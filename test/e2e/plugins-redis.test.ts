@@ -65,7 +65,7 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
   const redisState = (extra: Record<string, unknown>) => ({ backend: "redis", redis_url: REDIS_URL, key_prefix: `${PREFIX}${randomUUID()}:`, ...extra });
 
   it("a 10 RPM key gets exactly 10 successes across both instances under concurrent load", async () => {
-    const [a, b] = await pair([{ name: "rate-limit", stage: "before_request", config: redisState({ key_rpm: 10 }) }]);
+    const [a, b] = await pair([{ name: "rate-limit", stage: "before_request", enabled: true, config: redisState({ key_rpm: 10 }) }]);
     const calls = mock.requests.length;
     const send = (gw: TestGateway, i: number) =>
       fetch(`${gw.url}/v1/chat/completions`, {
@@ -96,8 +96,8 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
   it("an answer cached by one instance is a hit on the other, streaming too", async () => {
     const cfg = redisState({ max_age: 60 });
     const [a, b] = await pair([
-      { name: "response-cache", stage: "before_request", config: cfg },
-      { name: "response-cache", stage: "after_request", config: cfg },
+      { name: "response-cache", stage: "before_request", enabled: true, config: cfg },
+      { name: "response-cache", stage: "after_request", enabled: true, config: cfg },
     ]);
     const req = { model: "gpt-4o-mini", temperature: 0, messages: [{ role: "user" as const, content: `shared ${randomUUID()}` }] };
     const first = await a.client.chat.completions.create(req).withResponse();
@@ -195,8 +195,8 @@ describe.skipIf(SKIP)("plugins on a shared Redis, two gateway instances", () => 
     // $0.01 per token: "hi" costs $0.14 at the mock; reservation with max_tokens 10: $0.19.
     const cfg = redisState({ store_id: randomUUID(), spend_limit_usd: 1, input_per_m_tokens: 10_000, output_per_m_tokens: 10_000 });
     const [a, b] = await pair([
-      { name: "budget", stage: "before_request", config: cfg },
-      { name: "budget", stage: "after_request", config: cfg },
+      { name: "budget", stage: "before_request", enabled: true, config: cfg },
+      { name: "budget", stage: "after_request", enabled: true, config: cfg },
     ]);
     const outcome = async (g: TestGateway): Promise<string> => {
       try {

@@ -27,16 +27,16 @@ describe("request bodies forwarded as sent", () => {
     readers = await startGateway(
       {
         plugins: [
-          { name: "word-filter", stage: "before_request", config: { blocked_words: ["secret"] } },
-          { name: "max-token", stage: "before_request", config: { max_tokens: 4096 } },
-          { name: "rate-limit", stage: "before_request", config: { requests_per_second: 1000 } },
-          { name: "request-logger", stage: "before_request", config: { level: "info" } },
+          { name: "word-filter", stage: "before_request", enabled: true, config: { blocked_words: ["secret"] } },
+          { name: "max-token", stage: "before_request", enabled: true, config: { max_tokens: 4096 } },
+          { name: "rate-limit", stage: "before_request", enabled: true, config: { requests_per_second: 1000 } },
+          { name: "request-logger", stage: "before_request", enabled: true, config: { level: "info" } },
         ],
       },
       env,
     );
     setRequestLogDestination(undefined);
-    rewriter = await startGateway({ plugins: [{ name: "pii-guard", stage: "before_request", config: { detect: ["email"], action: "redact" } }] }, env);
+    rewriter = await startGateway({ plugins: [{ name: "pii-guard", stage: "before_request", enabled: true, config: { detect: ["email"], action: "redact" } }] }, env);
     retrying = await startGateway({ targets: [{ virtual_key: "openai", retry: { attempts: 2, initial_backoff_ms: 1, on_status_codes: [503] } }] }, env);
   });
   afterAll(async () => {

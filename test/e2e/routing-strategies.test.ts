@@ -311,7 +311,7 @@ describe("with the response cache", () => {
       {
         strategy: { mode: "conditional", conditions: [{ key: "header:x-tier", value: "gold", target_key: "b" }] },
         targets: [{ virtual_key: "a" }, { virtual_key: "b" }],
-        plugins: [{ name: "response-cache", type: "transform", stage: "before_request", config: cache }],
+        plugins: [{ name: "response-cache", type: "transform", stage: "before_request", enabled: true, config: cache }],
       },
       { a: { text: "answer from a" }, b: { text: "answer from b" } },
     );

@@ -95,7 +95,7 @@ async function tenStatuses(fn: () => Promise<Reply>): Promise<number[]> {
 
 describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
   it("shares a memory rate limit and the metrics across workers, and drains on SIGTERM", { timeout: 180_000 }, async () => {
-    const gw = await startWorkers(["plugins:", "  - name: rate-limit", "    type: guardrail", "    stage: before_request", "    config: { requests_per_second: 0.01, burst: 4 }"]);
+    const gw = await startWorkers(["plugins:", "  - name: rate-limit", "    type: guardrail", "    stage: before_request", "    enabled: true", "    config: { requests_per_second: 0.01, burst: 4 }"]);
     try {
       expect(gw.logs()).toMatch(/"workers":2/);
       // The workers' copies of the listening socket keep the deep accept queue (Node re-listens
@@ -163,7 +163,7 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
 
       const applied = await gw.fresh("PUT", "/admin/config", {
         key: master,
-        body: { plugins: [{ name: "word-filter", type: "guardrail", stage: "before_request", config: { blocked_words: ["forbidden"] } }] },
+        body: { plugins: [{ name: "word-filter", type: "guardrail", stage: "before_request", enabled: true, config: { blocked_words: ["forbidden"] } }] },
       });
       expect(applied.status).toBe(200);
       expect(await tenStatuses(() => chat(master, "a forbidden word"))).toEqual(Array(10).fill(400));
@@ -174,14 +174,14 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
 
   it("keeps a memory rate limit's buckets when an applied config puts a response cache before it", { timeout: 180_000 }, async () => {
     const master = "mk-test-0123456789abcdef";
-    const limit = { name: "rate-limit", type: "guardrail", stage: "before_request", config: { requests_per_second: 0.01, burst: 4 } };
-    const gw = await startWorkers(["plugins:", "  - name: rate-limit", "    type: guardrail", "    stage: before_request", "    config: { requests_per_second: 0.01, burst: 4 }"], {
+    const limit = { name: "rate-limit", type: "guardrail", stage: "before_request", enabled: true, config: { requests_per_second: 0.01, burst: 4 } };
+    const gw = await startWorkers(["plugins:", "  - name: rate-limit", "    type: guardrail", "    stage: before_request", "    enabled: true", "    config: { requests_per_second: 0.01, burst: 4 }"], {
       MASTER_KEY: master,
     });
     try {
       const chat = () => gw.fresh("POST", "/v1/chat/completions", { key: master, body: chatBody() });
       expect(await tenStatuses(chat)).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
-      const cache = { name: "response-cache", type: "transform", stage: "before_request", config: { max_age: 60 } };
+      const cache = { name: "response-cache", type: "transform", stage: "before_request", enabled: true, config: { max_age: 60 } };
       const applied = await gw.fresh("PUT", "/admin/config", { key: master, body: { plugins: [cache, limit] } });
       expect(applied.status).toBe(200);
       expect(await tenStatuses(chat)).toEqual(Array(10).fill(429));
@@ -191,7 +191,7 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
   });
 
   it("shares the memory response cache across workers", { timeout: 180_000 }, async () => {
-    const gw = await startWorkers(["plugins:", "  - name: response-cache", "    type: transform", "    stage: before_request", "    config: { max_age: 60 }"]);
+    const gw = await startWorkers(["plugins:", "  - name: response-cache", "    type: transform", "    stage: before_request", "    enabled: true", "    config: { max_age: 60 }"]);
     try {
       const ask = async (): Promise<unknown> => {
         const res = await gw.fresh("POST", "/v1/chat/completions", { body: chatBody("cache me", { temperature: 0 }) });

@@ -1,7 +1,7 @@
 // The plugins section: validation paths, one instance per plugin across stages, stage order,
 // build-time errors, and the registry listing.
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/config/load.js";
+import { configWarnings, validateConfig } from "../../src/config/load.js";
 import { configSchema } from "../../src/config/schema.js";
 import { buildPipeline, PluginConfigError } from "../../src/plugins/pipeline.js";
 import { listPlugins } from "../../src/plugins/registry.js";
@@ -48,11 +48,11 @@ describe("plugin config", () => {
   it("reports each problem with its path", () => {
     expect(
       issuesOf([
-        { name: "word-filtr", stage: "before_request" },
-        { name: "word-filter", stage: "before_request", config: { blocked_words: ["ok", ""], case_sensitiv: true } },
-        { name: "rate-limit", stage: "before_request", config: { key_rpm: 0 } },
-        { name: "max-token", stage: "on_error", config: { max_tokens: "many" } },
-        { name: "budget", stage: "before_request", config: { spend_limit_usd: 5, input_per_m_tokens: 0, output_per_m_tokens: 0 } },
+        { name: "word-filtr", stage: "before_request", enabled: true },
+        { name: "word-filter", stage: "before_request", enabled: true, config: { blocked_words: ["ok", ""], case_sensitiv: true } },
+        { name: "rate-limit", stage: "before_request", enabled: true, config: { key_rpm: 0 } },
+        { name: "max-token", stage: "on_error", enabled: true, config: { max_tokens: "many" } },
+        { name: "budget", stage: "before_request", enabled: true, config: { spend_limit_usd: 5, input_per_m_tokens: 0, output_per_m_tokens: 0 } },
       ]),
     ).toEqual([
       { path: "plugins[0].name", message: expect.stringContaining('unknown plugin "word-filtr"') },
@@ -68,33 +68,43 @@ describe("plugin config", () => {
   it("the same plugin at several stages needs identical config (defaults applied)", () => {
     expect(
       issuesOf([
-        { name: "response-cache", stage: "before_request", config: { max_age: 300 } },
-        { name: "response-cache", stage: "after_request", config: { max_age: 300, max_entries: 1000 } },
+        { name: "response-cache", stage: "before_request", enabled: true, config: { max_age: 300 } },
+        { name: "response-cache", stage: "after_request", enabled: true, config: { max_age: 300, max_entries: 1000 } },
       ]),
     ).toEqual([]);
     expect(
       issuesOf([
-        { name: "response-cache", stage: "before_request", config: { max_age: 300 } },
-        { name: "response-cache", stage: "after_request", config: { max_age: 60 } },
+        { name: "response-cache", stage: "before_request", enabled: true, config: { max_age: 300 } },
+        { name: "response-cache", stage: "after_request", enabled: true, config: { max_age: 60 } },
       ]),
     ).toEqual([{ path: "plugins[1].config", message: expect.stringContaining("differs from plugins[0].config") }]);
     // A disabled entry is validated but does not take part.
     expect(
       issuesOf([
-        { name: "response-cache", stage: "before_request", config: { max_age: 300 } },
+        { name: "response-cache", stage: "before_request", enabled: true, config: { max_age: 300 } },
         { name: "response-cache", stage: "after_request", enabled: false, config: { max_age: 60 } },
       ]),
     ).toEqual([]);
   });
 
+  it("leaves a plugin without an enabled key off, as the reference does, and says so", async () => {
+    const cfg = validateConfig({ plugins: [{ name: "word-filter", stage: "before_request", config: { blocked_words: ["secret"] } }] }, {});
+    if (!cfg.ok) throw new Error(JSON.stringify(cfg.issues));
+    expect(configWarnings(cfg.config)).toEqual([expect.stringContaining("plugins[0] (word-filter, before_request) has no enabled key: it is off")]);
+    const p = buildPipeline(cfg.config.plugins, { env: {} });
+    expect(p.active).toBe(false);
+    expect(p.plugin("word-filter")).toBeUndefined();
+    await p.close();
+  });
+
   it("builds one instance per plugin, hooked at the listed stages in config order, implicit stages after", async () => {
     const p = buildPipeline(
       entries([
-        { name: "request-logger", stage: "before_request", config: { level: "debug" } },
-        { name: "budget", stage: "before_request", config: { store_id: "unit-order" } },
-        { name: "response-cache", stage: "before_request", config: {} },
-        { name: "request-logger", stage: "after_response", config: { level: "debug" } },
-        { name: "response-cache", stage: "after_request", config: {} },
+        { name: "request-logger", stage: "before_request", enabled: true, config: { level: "debug" } },
+        { name: "budget", stage: "before_request", enabled: true, config: { store_id: "unit-order" } },
+        { name: "response-cache", stage: "before_request", enabled: true, config: {} },
+        { name: "request-logger", stage: "after_response", enabled: true, config: { level: "debug" } },
+        { name: "response-cache", stage: "after_request", enabled: true, config: {} },
       ]),
       { env: {} },
     );
@@ -109,11 +119,11 @@ describe("plugin config", () => {
   });
 
   it("refuses to build a Redis backend without a URL, with the path", () => {
-    expect(() => buildPipeline(entries([{ name: "rate-limit", stage: "before_request", config: { key_rpm: 5, backend: "redis" } }]), { env: {} })).toThrow(
+    expect(() => buildPipeline(entries([{ name: "rate-limit", stage: "before_request", enabled: true, config: { key_rpm: 5, backend: "redis" } }]), { env: {} })).toThrow(
       PluginConfigError,
     );
     try {
-      buildPipeline(entries([{ name: "rate-limit", stage: "before_request", config: { key_rpm: 5, backend: "redis" } }]), { env: {} });
+      buildPipeline(entries([{ name: "rate-limit", stage: "before_request", enabled: true, config: { key_rpm: 5, backend: "redis" } }]), { env: {} });
     } catch (err) {
       expect((err as PluginConfigError).issues).toEqual([{ path: "plugins[0].config.redis_url", message: expect.stringContaining("REDIS_URL") }]);
     }

@@ -15,11 +15,11 @@ describe("plugin overhead", () => {
     setRequestLogDestination(new Writable({ write: (_c, _e, cb) => cb() }));
     const plugins = configSchema.parse({
       plugins: [
-        { name: "word-filter", stage: "before_request", config: { blocked_words: ["bench-blocked-word", "password", "secret", "confidential", "internal only"] } },
-        { name: "max-token", stage: "before_request", config: { max_tokens: 4096, max_messages: 50 } },
-        { name: "rate-limit", stage: "before_request", config: { requests_per_second: 1_000_000, key_rpm: 100_000_000, user_rpm: 100_000_000 } },
-        { name: "request-logger", stage: "before_request", config: { level: "info" } },
-        { name: "request-logger", stage: "after_request", config: { level: "info" } },
+        { name: "word-filter", stage: "before_request", enabled: true, config: { blocked_words: ["bench-blocked-word", "password", "secret", "confidential", "internal only"] } },
+        { name: "max-token", stage: "before_request", enabled: true, config: { max_tokens: 4096, max_messages: 50 } },
+        { name: "rate-limit", stage: "before_request", enabled: true, config: { requests_per_second: 1_000_000, key_rpm: 100_000_000, user_rpm: 100_000_000 } },
+        { name: "request-logger", stage: "before_request", enabled: true, config: { level: "info" } },
+        { name: "request-logger", stage: "after_request", enabled: true, config: { level: "info" } },
       ],
     }).plugins;
     const p = buildPipeline(plugins, { env: { LOG_LEVEL: "silent" } });

@@ -40,7 +40,7 @@ function logger(): { p: PluginPipeline; writes: Line[][] } {
       },
     }),
   );
-  const plugins = configSchema.parse({ plugins: [{ name: "request-logger", stage: "before_request", config: { level: "info" } }] }).plugins;
+  const plugins = configSchema.parse({ plugins: [{ name: "request-logger", stage: "before_request", enabled: true, config: { level: "info" } }] }).plugins;
   const p = buildPipeline(plugins, { env: { LOG_LEVEL: "silent" } });
   setRequestLogDestination(undefined);
   open = p;
