@@ -3,8 +3,9 @@
 // and metadata left out) and of the route the router would pick besides by model, so a streaming
 // and a non-streaming request share entries. A hit skips the provider call only: the plugins
 // around it still run, and a streaming request gets the cached answer as a well-formed SSE stream.
-// Errors and streams cut short are never cached, and neither are non-deterministic requests
-// unless cache_nondeterministic.
+// Errors and streams cut short are never cached; with cache_nondeterministic: false (ours), neither
+// are sampled requests (no temperature 0, no seed). The default caches every exact match, as the
+// reference gateway does.
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ChatCompletion, ChatRequest } from "../api/types.js";
@@ -22,7 +23,7 @@ export const responseCacheSchema = z.strictObject({
    * Also cache requests whose answer is sampled: temperature absent or above 0 without a seed.
    * Off by default: such a request asks for a fresh answer each time.
    */
-  cache_nondeterministic: z.boolean().default(false),
+  cache_nondeterministic: z.boolean().default(true),
   ...stateConfig,
 });
 export type ResponseCacheConfig = z.output<typeof responseCacheSchema>;

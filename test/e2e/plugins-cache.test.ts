@@ -130,16 +130,31 @@ describe("response-cache (memory)", () => {
     expect((await ask("bypass me")).response.headers.get("x-ferro-cache")).toBe("hit");
   });
 
-  it("does not cache non-deterministic requests (no temperature 0, no seed)", async () => {
-    const req = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "sampled" }] };
-    const a = await gw.client.chat.completions.create(req).withResponse();
-    expect(a.response.headers.get("x-ferro-cache")).toBe("bypass");
+  it("caches every exact match, sampled requests included, as the reference does", async () => {
+    const req = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "sampled by default" }] };
+    expect((await gw.client.chat.completions.create(req).withResponse()).response.headers.get("x-ferro-cache")).toBe("miss");
     const calls = mock.requests.length;
-    await gw.client.chat.completions.create(req);
-    expect(mock.requests.length).toBe(calls + 1);
-    const seeded = { ...req, seed: 7 };
-    await gw.client.chat.completions.create(seeded);
-    expect((await gw.client.chat.completions.create(seeded).withResponse()).response.headers.get("x-ferro-cache")).toBe("hit");
+    expect((await gw.client.chat.completions.create(req).withResponse()).response.headers.get("x-ferro-cache")).toBe("hit");
+    expect(mock.requests.length).toBe(calls);
+  });
+
+  it("with cache_nondeterministic: false, does not cache sampled requests (no temperature 0, no seed)", async () => {
+    const upstream = new MockUpstream({ chunks: 4 });
+    const own = await start(upstream, cachePlugins({ max_age: 60, max_entries: 100, cache_nondeterministic: false }));
+    try {
+      const req = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "sampled" }] };
+      const a = await own.client.chat.completions.create(req).withResponse();
+      expect(a.response.headers.get("x-ferro-cache")).toBe("bypass");
+      const calls = upstream.requests.length;
+      await own.client.chat.completions.create(req);
+      expect(upstream.requests.length).toBe(calls + 1);
+      const seeded = { ...req, seed: 7 };
+      await own.client.chat.completions.create(seeded);
+      expect((await own.client.chat.completions.create(seeded).withResponse()).response.headers.get("x-ferro-cache")).toBe("hit");
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
   });
 
   it("never caches an error", async () => {
@@ -167,7 +182,7 @@ describe("response-cache TTL and size", () => {
 
   beforeAll(async () => {
     mock = new MockUpstream({ chunks: 2 });
-    gw = await start(mock, cachePlugins({ max_age: 2, max_entries: 2, cache_nondeterministic: true }));
+    gw = await start(mock, cachePlugins({ max_age: 2, max_entries: 2 }));
   });
   afterAll(async () => {
     await gw.close();
