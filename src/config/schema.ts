@@ -197,6 +197,13 @@ export const configSchema = z
     catalog: catalogSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
+    // The batch and Responses surfaces are not built, but a name that matches no target is an
+    // error in the reference, so it is here.
+    for (const field of ["batch_target", "responses_target"] as const) {
+      const name = cfg[field];
+      if (name !== undefined && !cfg.targets.some((t) => t.virtual_key === name))
+        ctx.addIssue({ code: "custom", path: [field], message: `${field} "${name}" does not name any configured target` });
+    }
     const weights = cfg.targets.map((t) => t.weight);
     if (cfg.strategy.mode === "loadbalance" && weights.length > 0 && weights.every((w) => w === 0)) {
       ctx.addIssue({ code: "custom", path: ["targets"], message: "at least one target weight must be positive" });

@@ -65,6 +65,7 @@ describe("config", () => {
     expect(ok({ targets: [{ virtual_key: "openai", concurrency: { max_concurrency: 4 } }] }).targets[0]?.concurrency?.queue_size).toBe(1000);
     // An omitted weight is 0: loadbalance needs one written.
     expect(ok({ targets: [{ virtual_key: "openai" }] }).targets[0]?.weight).toBe(0);
+    expect(ok({ batch_target: "openai", responses_target: "openai", targets: [{ virtual_key: "openai" }] }).batch_target).toBe("openai");
     const unweighted = validateConfig({ strategy: { mode: "loadbalance" }, targets: [{ virtual_key: "openai" }, { virtual_key: "anthropic" }] }, {});
     expect(unweighted.ok).toBe(false);
     // Still errors: a negative count, a queue past the reference's bound, a request_timeout of 0.
@@ -72,6 +73,8 @@ describe("config", () => {
       { targets: [{ virtual_key: "openai", retry: { attempts: -1 } }] },
       { targets: [{ virtual_key: "openai", concurrency: { max_concurrency: 1, queue_size: 10_001 } }] },
       { request_timeout: "0s", targets: [{ virtual_key: "openai" }] },
+      { batch_target: "nowhere", targets: [{ virtual_key: "openai" }] },
+      { responses_target: "nowhere", targets: [{ virtual_key: "openai" }] },
     ])
       expect(validateConfig(bad, {}).ok).toBe(false);
   });
