@@ -3,6 +3,7 @@
 // Every object is strict: an unknown key is an error with its path, never silently ignored.
 import { z } from "zod";
 import { parseDurationMs } from "./duration.js";
+import { goRegExp } from "./go-regexp.js";
 
 const duration = z
   .union([z.string(), z.number()])
@@ -227,7 +228,8 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path: ["strategy", "content_conditions", i, "field"], message: `a ${c.type} rule needs field (the ${c.type === "header" ? "header name" : "metadata key"})` });
       if (c.type !== "prompt_regex") return;
       try {
-        new RegExp(stripInlineFlags(c.value).source);
+        const { source, flags } = goRegExp(c.value);
+        new RegExp(source, flags);
       } catch (e) {
         ctx.addIssue({ code: "custom", path: ["strategy", "content_conditions", i, "value"], message: `invalid regex: ${(e as Error).message}` });
       }
@@ -245,12 +247,6 @@ export const configSchema = z
 /** Condition keys conditional routing understands. */
 const CONDITION_KEY = /^(model|model_prefix|api_key|header:.+|metadata\..+)$/;
 
-/** Go/RE2-style inline flags such as "(?i)" are common in configs; JS wants them as RegExp flags. */
-export function stripInlineFlags(pattern: string): { source: string; flags: string } {
-  const m = /^\(\?([imsu]+)\)/.exec(pattern);
-  if (!m) return { source: pattern, flags: "" };
-  return { source: pattern.slice(m[0].length), flags: [...new Set(m[1])].join("") };
-}
 
 export type GatewayConfig = z.output<typeof configSchema>;
 export type TargetConfig = GatewayConfig["targets"][number];

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { configWarnings, parseConfigText, validateConfig } from "../../src/config/load.js";
 import { parseDurationMs } from "../../src/config/duration.js";
+import { goRegExp } from "../../src/config/go-regexp.js";
 
 describe("config", () => {
   it("accepts the reference gateway's full annotated config", () => {
@@ -77,6 +78,30 @@ describe("config", () => {
       { responses_target: "nowhere", targets: [{ virtual_key: "openai" }] },
     ])
       expect(validateConfig(bad, {}).ok).toBe(false);
+  });
+
+  it("reads prompt_regex values as Go (RE2) regular expressions", () => {
+    const re = (pattern: string): RegExp => {
+      const { source, flags } = goRegExp(pattern);
+      return new RegExp(source, flags);
+    };
+    expect(re("(?i)^hello").test("HELLO there")).toBe(true);
+    expect(re("(?P<lang>python|go)").exec("use go")?.groups?.lang).toBe("go");
+    expect(re("^[[:alpha:]]+$").test("abc")).toBe(true);
+    expect(re("^[[:alpha:]]+$").test("ab1")).toBe(false);
+    expect(re("^[[:^digit:]]+$").test("abc")).toBe(true);
+    expect(re("^[[:^digit:]]+$").test("a1")).toBe(false);
+    for (const c of ["!", "[", "`", "~", "-"]) expect(re("^[[:punct:]]$").test(c)).toBe(true);
+    expect(re("^[[:punct:]]$").test("a")).toBe(false);
+    expect(re("\\Afoo\\z").test("foo")).toBe(true);
+    expect(re("\\Afoo\\z").test("foo\n")).toBe(false);
+    expect(re("\\Afoo\\z").test("xfoo")).toBe(false);
+    expect(re("a\\Q.*\\E").test("a.*")).toBe(true);
+    expect(re("a\\Q.*\\E").test("abc")).toBe(false);
+    expect(re("C:\\\\Apps").test("C:\\Apps")).toBe(true);
+    // RE2's ungreedy flag has no JavaScript equivalent: refused at load, not misread.
+    const ungreedy = validateConfig({ strategy: { mode: "content-based", content_conditions: [{ type: "prompt_regex", value: "(?U)a+", target_key: "openai" }] }, targets: [{ virtual_key: "openai" }] }, {});
+    expect(ungreedy.ok).toBe(false);
   });
 
   it("reports unknown keys and wrong types with their path", () => {

@@ -1,4 +1,5 @@
-import { stripInlineFlags, type GatewayConfig } from "../../config/schema.js";
+import { goRegExp } from "../../config/go-regexp.js";
+import type { GatewayConfig } from "../../config/schema.js";
 import { CIRCUIT_OPEN, NOT_SERVED, type Choice, type RouteRequest, type Strategy } from "../strategy.js";
 import type { Target } from "../target.js";
 import { headerValue, userTexts, metadataValue } from "./match.js";
@@ -54,7 +55,7 @@ export class ContentBasedStrategy implements Strategy {
       const target = byKey.get(c.target_key);
       let re: RegExp | undefined;
       if (kind === Kind.Regex) {
-        const { source, flags } = stripInlineFlags(c.value);
+        const { source, flags } = goRegExp(c.value);
         re = new RegExp(source, flags);
       }
       const value = kind === Kind.Contains || kind === Kind.NotContains ? c.value.toLowerCase() : c.value;
