@@ -18,7 +18,7 @@ export const rateLimitSchema = z.strictObject({
   /** Global limit over all traffic. */
   requests_per_second: positive("requests_per_second").optional(),
   /** Global burst capacity; defaults to requests_per_second (at least 1). */
-  burst: z.number().int().positive("burst must be > 0").optional(),
+  burst: z.number().positive("burst must be > 0").optional(),
   /** Per API key, requests per minute (a key's own rate_limit_rpm wins). */
   key_rpm: positive("key_rpm").optional(),
   /** Per end user (the request's `user`, or the X-Ferro-User header), requests per minute. */

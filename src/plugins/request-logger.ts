@@ -15,7 +15,7 @@ import type { Plugin, PluginContext, PluginDeps, ResponseInfo } from "./types.js
 
 export const requestLoggerSchema = z.strictObject({
   /** pino level of the request and response lines (failures are logged at error). */
-  level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  level: z.preprocess((v) => (typeof v === "string" ? v.toLowerCase() : v), z.enum(["trace", "debug", "info", "warn", "error"])).default("info"),
   /** Keep each request in the request log store (see the module comment). */
   persist: z.boolean().default(false),
   /** Include the prompt and the answer, redacted (credentials, e-mails, card numbers) and cut to max_body_chars. */

@@ -87,6 +87,16 @@ describe("plugin config", () => {
     ).toEqual([]);
   });
 
+  it("accepts what the reference's plugin configs accept: a fractional burst, an upper-case level", () => {
+    expect(
+      issuesOf([
+        { name: "rate-limit", stage: "before_request", enabled: true, config: { requests_per_second: 2, burst: 2.5 } },
+        { name: "request-logger", stage: "after_request", enabled: true, config: { level: "INFO" } },
+      ]),
+    ).toEqual([]);
+    expect(issuesOf([{ name: "request-logger", stage: "after_request", enabled: true, config: { level: "loud" } }])).not.toEqual([]);
+  });
+
   it("leaves a plugin without an enabled key off, as the reference does, and says so", async () => {
     const cfg = validateConfig({ plugins: [{ name: "word-filter", stage: "before_request", config: { blocked_words: ["secret"] } }] }, {});
     if (!cfg.ok) throw new Error(JSON.stringify(cfg.issues));
