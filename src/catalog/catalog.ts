@@ -147,6 +147,16 @@ export class ModelCatalog implements PriceSource {
     return { input: p.input_per_m ?? 0, output: p.output_per_m ?? 0 };
   }
 
+  /** The highest price any provider kind lists for this model id: what a budget reserves before routing. */
+  dearest(model: string): ModelPrice | undefined {
+    let best: ModelPrice | undefined;
+    for (const kind of this.kinds.keys()) {
+      const p = this.price(kind, model);
+      if (p !== undefined && (best === undefined || p.input + p.output > best.input + best.output)) best = p;
+    }
+    return best;
+  }
+
   /**
    * USD for one request's usage, or undefined when the model is unpriced. Cached prompt tokens are
    * charged at the cache-read price (the input price where the provider has none); reasoning

@@ -84,6 +84,8 @@ export class Budget implements Plugin {
   private readonly configPrice: ModelPrice | undefined;
   private readonly periods = new Map<BudgetPeriod, PeriodSlot>();
   private rejections = 0;
+  /** Model → the dearest catalog price for it (null: unpriced), bounded. */
+  private readonly dearestCache = new Map<string, ModelPrice | null>();
 
   constructor(
     private readonly cfg: BudgetConfig,
@@ -211,6 +213,15 @@ export class Budget implements Plugin {
     return kind !== undefined ? this.prices.price(kind, bare) : undefined;
   }
 
+  private dearestPrice(model: string): ModelPrice | undefined {
+    let p = this.dearestCache.get(model);
+    if (p === undefined) {
+      p = this.prices.dearest?.(model) ?? null;
+      if (this.dearestCache.size < 10_000) this.dearestCache.set(model, p);
+    }
+    return p ?? undefined;
+  }
+
   /** nano-USD, rounded up. */
   private cost(u: Usage, providerName: string | undefined, model: string): number {
     const p = this.price(providerName, model);
@@ -220,7 +231,9 @@ export class Budget implements Plugin {
 
   /** The worst case of a request, in nano-USD: a generous prompt estimate plus all output tokens. */
   private estimate(req: ChatRequest): number {
-    const p = this.price(undefined, req.model);
+    // A bare model name has no provider yet: reserve at the dearest price any provider lists for
+    // it. Without one, the reservation was 0 and concurrent requests could all pass the limit.
+    const p = this.price(undefined, req.model) ?? this.dearestPrice(req.model);
     if (!p) return 0;
     const promptTokens = Math.ceil(inputChars(req) / 3) + 8 * req.messages.length;
     const maxOut = typeof req.max_completion_tokens === "number" ? req.max_completion_tokens : typeof req.max_tokens === "number" ? req.max_tokens : this.cfg.reserve_output_tokens;

@@ -12,6 +12,8 @@ export interface ModelPrice {
 
 export interface PriceSource {
   price(providerKind: string, model: string): ModelPrice | undefined;
+  /** The highest price any provider lists for this model id (before routing has picked one). */
+  dearest?(model: string): ModelPrice | undefined;
 }
 
 /** A PriceSource over a fixed table: provider kind → model → price. */

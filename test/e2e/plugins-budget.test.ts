@@ -116,6 +116,23 @@ describe("budget", () => {
     expect(stats.keys.find((k) => k.key_id === "master")?.reserved_usd).toBe(0);
   });
 
+  it("with the catalog's prices, a bare model name is reserved at its dearest price, so concurrency cannot overspend", async () => {
+    // No prices in the config: gpt-4o-mini costs what the model catalog says, once routed.
+    const limit = 0.00001;
+    const g = await start({ spend_limit_usd: limit, input_per_m_tokens: undefined, output_per_m_tokens: undefined });
+    const results = await Promise.all(Array.from({ length: 25 }, () => status(hi(g, { max_tokens: 10 }))));
+    const ok = results.filter((r) => r === 200).length;
+    expect(ok).toBeGreaterThan(0);
+    expect(results.every((r) => r === 200 || r === "429 budget_exceeded")).toBe(true);
+    // The limit is overrun by at most one request (each costs the same here); with nothing
+    // reserved, requests that checked the limit before the first settled all went through.
+    const total = await spent(g);
+    const each = total / ok;
+    expect(total, `${ok} requests passed`).toBeLessThanOrEqual(limit + each + 1e-12);
+    const stats = (await g.server.currentRuntime.plugins.stats()).budget as BudgetStats;
+    expect(stats.keys.find((k) => k.key_id === "master")?.reserved_usd).toBe(0);
+  });
+
   it("an API key's own budget and period win over the config", async () => {
     const g = await start({ spend_limit_usd: 100, period: "monthly" });
     const created = await g.app.keys.create({ name: "small", budgetUsd: 0.2, budgetPeriod: "daily" });
