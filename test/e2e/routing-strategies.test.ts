@@ -214,24 +214,17 @@ describe("content-based", () => {
     expect(await target(chat("hello", { metadata: { team: "legal" } }))).toEqual(["vip", "content_conditions[3]"]);
     expect(await target(chat("just chatting"))).toEqual(["general", "default"]);
     // Every user message counts, as in the reference; the assistant's do not.
-    const history: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
+    // A user turn, the assistant's answer, then the user's last turn.
+    const turns = (first: string, answer: string, last: string): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming => ({
       model: "gpt-4o-mini",
       messages: [
-        { role: "user", content: "write some code" },
-        { role: "assistant", content: "sure" },
-        { role: "user", content: "actually, never mind" },
+        { role: "user", content: first },
+        { role: "assistant", content: answer },
+        { role: "user", content: last },
       ],
-    };
-    expect(await target(history)).toEqual(["coder", "content_conditions[0]"]);
-    const assistantOnly: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
-      model: "gpt-4o-mini",
-      messages: [
-        { role: "user", content: "hi" },
-        { role: "assistant", content: "shall I translate some code?" },
-        { role: "user", content: "no thanks" },
-      ],
-    };
-    expect(await target(assistantOnly)).toEqual(["general", "default"]);
+    });
+    expect(await target(turns("write some code", "sure", "actually, never mind"))).toEqual(["coder", "content_conditions[0]"]);
+    expect(await target(turns("hi", "shall I translate some code?", "no thanks"))).toEqual(["general", "default"]);
     expect(counts(mocks)).toEqual({ general: 2, coder: 2, translator: 1, vip: 2 });
   });
 

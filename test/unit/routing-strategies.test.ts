@@ -344,28 +344,12 @@ describe("content-based", () => {
     expect(key(s.choose(ts, req({ text: "Write a FUNCTION for me" })))).toBe("coder");
     expect(key(s.choose(ts, req({ text: "please TRANSLATE this" })))).toBe("translator");
     expect(key(s.choose(ts, req({ text: "something else entirely" })))).toBe("private");
-    const multi = req({
-      body: {
-        model: "gpt-4o",
-        messages: [
-          { role: "user", content: "write code" },
-          { role: "assistant", content: "ok" },
-          { role: "user", content: [{ type: "text", text: "hello" }, { type: "text", text: "again" }] },
-        ],
-      },
-    });
+    const turns = (first: unknown, answer: string, last: unknown) =>
+      req({ body: { model: "gpt-4o", messages: [{ role: "user", content: first }, { role: "assistant", content: answer }, { role: "user", content: last }] } });
+    const multi = turns("write code", "ok", [{ type: "text", text: "hello" }, { type: "text", text: "again" }]);
     // An earlier user turn counts ("write code"), as in the reference; assistant turns do not.
     expect(key(s.choose(ts, multi))).toBe("coder");
-    const later = req({
-      body: {
-        model: "gpt-4o",
-        messages: [
-          { role: "user", content: "hello there" },
-          { role: "assistant", content: "Here is a function, and I can translate it" },
-          { role: "user", content: "thanks" },
-        ],
-      },
-    });
+    const later = turns("hello there", "Here is a function, and I can translate it", "thanks");
     // not_contains holds only when no user message contains the value: "hello" is in the first.
     expect(s.choose(ts, later).variant).toBe("default");
     expect(key(s.choose(ts, later))).toBe("general");
