@@ -147,14 +147,20 @@ export class ModelCatalog implements PriceSource {
     return { input: p.input_per_m ?? 0, output: p.output_per_m ?? 0 };
   }
 
-  /** The highest price any provider kind lists for this model id: what a budget reserves before routing. */
+  /**
+   * The highest input and the highest output price any provider kind lists for this model id
+   * (each on its own, so it bounds every one of them): what a budget reserves before routing.
+   */
   dearest(model: string): ModelPrice | undefined {
-    let best: ModelPrice | undefined;
+    let input = -1;
+    let output = -1;
     for (const kind of this.kinds.keys()) {
       const p = this.price(kind, model);
-      if (p !== undefined && (best === undefined || p.input + p.output > best.input + best.output)) best = p;
+      if (p === undefined) continue;
+      input = Math.max(input, p.input);
+      output = Math.max(output, p.output);
     }
-    return best;
+    return input < 0 ? undefined : { input, output };
   }
 
   /**

@@ -22,7 +22,8 @@ const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  */
 const UNBUILT_SECTIONS = new Set(["mcp_servers", "observability"]);
 
-const isDisabledPlugin = (v: unknown): boolean => typeof v === "object" && v !== null && (v as { enabled?: unknown }).enabled === false;
+/** Off: `enabled: false`, or no `enabled` at all (the reference's Go bool). */
+const isDisabledPlugin = (v: unknown): boolean => typeof v === "object" && v !== null && (v as { enabled?: unknown }).enabled !== true;
 
 /**
  * Replaces ${VAR} and ${VAR:-default} in every string; a bare $ is literal. An unset variable
@@ -87,7 +88,7 @@ function withDefaultMode(doc: unknown): unknown {
 export function configWarnings(config: GatewayConfig): string[] {
   const out: string[] = [];
   if (config.strategy.mode === "single" && config.targets.length > 1)
-    out.push(`strategy single asks only the first target (${config.targets[0]?.virtual_key}); the other ${config.targets.length - 1} are never used (set strategy.mode)`);
+    out.push(`strategy single (the default without strategy.mode) asks one target per request, the first that serves the model; when it fails no other target is asked (set strategy.mode: fallback for that)`);
   config.plugins.forEach((p, i) => {
     if (p.enabled === undefined) out.push(`plugins[${i}] (${p.name}, ${p.stage}) has no enabled key: it is off, as in the reference gateway (write enabled: true to run it)`);
   });

@@ -2,7 +2,7 @@
 // dropping requests in flight, which keep the runtime they started with), records every applied
 // version in the config store, and serves history, diff and rollback to the admin API.
 import type { Logger } from "pino";
-import { loadConfigFile, validateConfig, type ConfigIssue } from "../config/load.js";
+import { configWarnings, type ConfigIssue, loadConfigFile, validateConfig } from "../config/load.js";
 import { diffConfig, type ConfigChange } from "../config/diff.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { ConfigStore, ConfigVersion, ConfigVersionMeta } from "../store/types.js";
@@ -115,7 +115,7 @@ export class ConfigManager {
     const previous = this.holder.currentRuntime;
     this.holder.setRuntime(runtime);
     this.raw = raw;
-    for (const w of runtime.providers.warnings) this.log.warn(w);
+    for (const w of [...configWarnings(runtime.config), ...runtime.providers.warnings]) this.log.warn(w);
     this.retired.add(previous);
     // Stateful parts of the old runtime (e.g. plugin connections) close once its requests are done.
     this.retireWhenIdle(previous, Date.now());

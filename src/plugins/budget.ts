@@ -208,7 +208,9 @@ export class Budget implements Plugin {
   private price(providerName: string | undefined, model: string): ModelPrice | undefined {
     if (this.configPrice) return this.configPrice;
     const slash = model.indexOf("/");
-    const kind = providerName !== undefined ? this.providerKind(providerName) : slash > 0 ? model.slice(0, slash) : undefined;
+    // `name/model` addressing names a provider (openai-eu), which prices as its kind (openai).
+    const prefix = slash > 0 ? model.slice(0, slash) : undefined;
+    const kind = providerName !== undefined ? this.providerKind(providerName) : prefix !== undefined ? (this.providerKind(prefix) ?? prefix) : undefined;
     const bare = slash > 0 && providerName === undefined ? model.slice(slash + 1) : model;
     return kind !== undefined ? this.prices.price(kind, bare) : undefined;
   }

@@ -18,7 +18,8 @@ export const rateLimitSchema = z.strictObject({
   /** Global limit over all traffic. */
   requests_per_second: positive("requests_per_second").optional(),
   /** Global burst capacity; defaults to requests_per_second (at least 1). */
-  burst: z.number().positive("burst must be > 0").optional(),
+  /** At least 1: a smaller bucket cannot hold one request. */
+  burst: z.number().min(1, "burst must be at least 1").optional(),
   /** Per API key, requests per minute (a key's own rate_limit_rpm wins). */
   key_rpm: positive("key_rpm").optional(),
   /** Per end user (the request's `user`, or the X-Ferro-User header), requests per minute. */

@@ -21,7 +21,8 @@ export const responseCacheSchema = z.strictObject({
   max_entries: z.number().int().min(0).default(1000),
   /**
    * Also cache requests whose answer is sampled: temperature absent or above 0 without a seed.
-   * Off by default: such a request asks for a fresh answer each time.
+   * On by default, as the reference caches every exact match; false gives such requests a fresh
+   * answer each time.
    */
   cache_nondeterministic: z.boolean().default(true),
   ...stateConfig,

@@ -96,6 +96,12 @@ describe("costOf", () => {
     expect(c.costOf("acme", "m", usage(100, 10, 1000))).toBeCloseTo((100 * 1 + 10 * 2) / 1e6, 12);
   });
 
+  it("gives a model id's dearest input and output prices across providers, each on its own", () => {
+    const c = new ModelCatalog({ "acme/shared-model": { input_per_m: 1, output_per_m: 20 }, "zeta/shared-model": { input_per_m: 5, output_per_m: 2 } }, (p) => p, new Map());
+    expect(c.dearest("shared-model")).toEqual({ input: 5, output: 20 });
+    expect(c.dearest("nobody-lists-this")).toBeUndefined();
+  });
+
   it("is undefined when the model is unpriced or there is no usage", () => {
     expect(costOf("openai", "no-such-model", usage(10, 10))).toBeUndefined();
     expect(costOf("openai", "gpt-4o", undefined)).toBeUndefined();

@@ -64,6 +64,19 @@ function countCloses(rt: Runtime): { count: number } {
   return closes;
 }
 
+describe("ConfigManager warnings", () => {
+  it("logs what an applied config leaves off, as the start-up log does", async () => {
+    const { manager, logs, cleanup } = setup();
+    try {
+      const withImplicitPlugin = { plugins: [{ name: "word-filter", stage: "before_request", config: { blocked_words: ["x"] } }] };
+      expect(await manager.apply(withImplicitPlugin, "admin")).toMatchObject({ ok: true });
+      expect(logs.join("")).toContain("plugins[0] (word-filter, before_request) has no enabled key: it is off");
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe("ConfigManager when the config store cannot record a version", () => {
   it("rejects the apply and keeps running the config it had, unrecorded nowhere", async () => {
     const { holder, store, manager, cleanup } = setup();

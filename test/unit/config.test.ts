@@ -24,6 +24,8 @@ describe("config", () => {
     // A disabled plugin may name an unset variable; an enabled one may not.
     const plugin = (enabled: boolean): unknown => ({ name: "word-filter", stage: "before_request", enabled, config: { blocked_words: ["${BLOCKED_WORD}"] } });
     expect(validateConfig({ plugins: [plugin(false)] }, {}).ok).toBe(true);
+    // No enabled key is off too (the reference's Go bool).
+    expect(validateConfig({ plugins: [{ name: "word-filter", stage: "before_request", config: { blocked_words: ["${BLOCKED_WORD}"] } }] }, {}).ok).toBe(true);
     const enabled = validateConfig({ plugins: [plugin(true)] }, {});
     expect(enabled.ok).toBe(false);
     if (!enabled.ok) expect(enabled.issues).toContainEqual({ path: "plugins[0].config.blocked_words[0]", message: "environment variable BLOCKED_WORD is not set" });
@@ -37,11 +39,11 @@ describe("config", () => {
       if (!r.ok) throw new Error(JSON.stringify(r.issues));
       return r.config;
     };
-    // No mode: single when targets are listed (with a warning when that leaves some unused);
+    // No mode: single when targets are listed (with a warning that no second target is asked);
     // fallback over every provider when none are.
     const two = ok({ targets: [{ virtual_key: "openai" }, { virtual_key: "anthropic" }] });
     expect(two.strategy.mode).toBe("single");
-    expect(configWarnings(two)).toEqual([expect.stringContaining("strategy single asks only the first target (openai)")]);
+    expect(configWarnings(two)).toEqual([expect.stringContaining("when it fails no other target is asked")]);
     expect(configWarnings(ok({ targets: [{ virtual_key: "openai" }] }))).toEqual([]);
     expect(ok({}).strategy.mode).toBe("fallback");
     expect(ok({ strategy: { unpriced_strategy: "skip" }, targets: [{ virtual_key: "openai" }] }).strategy).toMatchObject({ mode: "single", unpriced_strategy: "skip" });
@@ -99,6 +101,13 @@ describe("config", () => {
     expect(re("a\\Q.*\\E").test("a.*")).toBe(true);
     expect(re("a\\Q.*\\E").test("abc")).toBe(false);
     expect(re("C:\\\\Apps").test("C:\\Apps")).toBe(true);
+    // An escaped backslash before Q is a backslash and a Q, not the start of a quote.
+    expect(re("C:\\\\Quarterly").test("C:\\Quarterly")).toBe(true);
+    // Outside brackets, [:alpha:] is not a class: an escaped [ stays literal.
+    expect(re("\\[:alpha:]").test("[:alpha:]")).toBe(true);
+    expect(re("^[]a]+$").test("a]a")).toBe(true);
+    // What JavaScript would read differently and has no translation is refused, not misread.
+    for (const bad of ["[[:^alpha:]]", "\\pL", "\\x{41}", "(?=a)b", "(a)\\1", "a(?i)b"]) expect(() => goRegExp(bad), bad).toThrow();
     // RE2's ungreedy flag has no JavaScript equivalent: refused at load, not misread.
     const ungreedy = validateConfig({ strategy: { mode: "content-based", content_conditions: [{ type: "prompt_regex", value: "(?U)a+", target_key: "openai" }] }, targets: [{ virtual_key: "openai" }] }, {});
     expect(ungreedy.ok).toBe(false);

@@ -95,6 +95,8 @@ describe("plugin config", () => {
       ]),
     ).toEqual([]);
     expect(issuesOf([{ name: "request-logger", stage: "after_request", enabled: true, config: { level: "loud" } }])).not.toEqual([]);
+    // A bucket smaller than one request would refuse every request.
+    expect(issuesOf([{ name: "rate-limit", stage: "before_request", enabled: true, config: { requests_per_second: 2, burst: 0.5 } }])).not.toEqual([]);
   });
 
   it("leaves a plugin without an enabled key off, as the reference does, and says so", async () => {

@@ -439,8 +439,9 @@ describe("router", () => {
   });
 
   it("rejects an unknown or unconfigured x-ferro-strategy with 400", () => {
+    // Targets without a weight weigh 0: loadbalance has nothing to draw from, so it is refused too.
     const r = router({ targets: [{ virtual_key: "openai" }] });
-    for (const v of ["fastest", "conditional"]) {
+    for (const v of ["fastest", "conditional", "loadbalance"]) {
       const err = (() => {
         try {
           r.plan("gpt-4o", "chat", newContext({ "x-ferro-strategy": v }), body);
@@ -452,6 +453,8 @@ describe("router", () => {
       expect(err).toBeInstanceOf(GatewayError);
       expect(err).toMatchObject({ status: 400, code: "invalid_value" });
     }
+    const weighted = router({ targets: [{ virtual_key: "openai", weight: 1 }] });
+    expect(weighted.plan("gpt-4o", "chat", newContext({ "x-ferro-strategy": "loadbalance" }), body).targets.map((t) => t.key)).toEqual(["openai"]);
   });
 
   it("answers 503 circuit_open when every candidate is open, 404 when nothing serves the model", () => {

@@ -28,6 +28,8 @@ export function unavailableReason(mode: StrategyMode, config: GatewayConfig): st
   if (mode === "conditional" && !s.conditions?.length) return "conditional mode needs strategy.conditions";
   if (mode === "content-based" && !s.content_conditions?.length) return "content-based mode needs strategy.content_conditions";
   if (mode === "ab-test" && !s.ab_variants?.some((v) => v.weight > 0)) return "ab-test mode needs strategy.ab_variants with a positive weight";
+  // Listed targets without weights weigh 0 (as in the reference): a per-request loadbalance would drain them all.
+  if (mode === "loadbalance" && config.targets.length > 0 && !config.targets.some((t) => t.weight > 0)) return "loadbalance mode needs targets with a positive weight";
   return undefined;
 }
 
