@@ -17,11 +17,12 @@ const mock = new MockUpstream({ chunks: 2 });
 let base: string | undefined;
 let gw: TestGateway | undefined;
 
-async function start(config: Record<string, unknown>): Promise<TestGateway> {
+async function start(config: Record<string, unknown>, gateway: (base: string) => Record<string, unknown> = () => ({})): Promise<TestGateway> {
   base ??= await mock.start();
   const cfg = { store_id: randomUUID(), ...PRICES, ...config };
   gw = await startGateway(
     {
+      ...gateway(base),
       plugins: [
         { name: "budget", type: "guardrail", stage: "before_request", enabled: true, config: cfg },
         { name: "budget", type: "guardrail", stage: "after_request", enabled: true, config: cfg },
@@ -116,11 +117,17 @@ describe("budget", () => {
     expect(stats.keys.find((k) => k.key_id === "master")?.reserved_usd).toBe(0);
   });
 
-  it("with the catalog's prices, a bare model name is reserved at its dearest price, so concurrency cannot overspend", async () => {
-    // No prices in the config: gpt-4o-mini costs what the model catalog says, once routed.
+  // No prices in the config: gpt-4o-mini costs what the model catalog says, once routed. The
+  // reservation must price it before routing too, or concurrent requests all pass the limit.
+  it.each([
+    ["a bare model name, at its dearest price", "gpt-4o-mini"],
+    ["provider-name/model, as its provider's kind", "openai-eu/gpt-4o-mini"],
+  ])("with the catalog's prices, %s is reserved, so concurrency cannot overspend", async (_what, model) => {
     const limit = 0.00001;
-    const g = await start({ spend_limit_usd: limit, input_per_m_tokens: undefined, output_per_m_tokens: undefined });
-    const results = await Promise.all(Array.from({ length: 25 }, () => status(hi(g, { max_tokens: 10 }))));
+    const g = await start({ spend_limit_usd: limit, input_per_m_tokens: undefined, output_per_m_tokens: undefined }, (b) => ({
+      providers: { "openai-eu": { type: "openai", base_url: `${b}/v1`, api_key: UPSTREAM_KEY } },
+    }));
+    const results = await Promise.all(Array.from({ length: 25 }, () => status(hi(g, { model, max_tokens: 10 }))));
     const ok = results.filter((r) => r === 200).length;
     expect(ok).toBeGreaterThan(0);
     expect(results.every((r) => r === 200 || r === "429 budget_exceeded")).toBe(true);
