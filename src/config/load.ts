@@ -28,7 +28,7 @@ const isDisabledPlugin = (v: unknown): boolean => typeof v === "object" && v !==
 /**
  * Replaces ${VAR} and ${VAR:-default} in every string; a bare $ is literal. An unset variable
  * is an error where the gateway will use the value; in what it never builds (the sections above,
- * a plugin with `enabled: false`) the reference is left as written.
+ * a plugin that is off) the reference is left as written.
  */
 export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[], required = true): unknown {
   if (typeof value === "string") {

@@ -98,7 +98,7 @@ const abVariantSchema = z.strictObject({
 });
 
 const strategySchema = z.strictObject({
-  /** Omitted: single, as in the reference (only the first target is asked). */
+  /** Omitted: single, as in the reference (one target per request); config/load.ts makes it fallback when no targets are listed. */
   mode: z.enum(STRATEGY_MODES).default("single"),
   conditions: z.array(conditionSchema).optional(),
   content_conditions: z.array(contentConditionSchema).optional(),
@@ -246,7 +246,6 @@ export const configSchema = z
 
 /** Condition keys conditional routing understands. */
 const CONDITION_KEY = /^(model|model_prefix|api_key|header:.+|metadata\..+)$/;
-
 
 export type GatewayConfig = z.output<typeof configSchema>;
 export type TargetConfig = GatewayConfig["targets"][number];
