@@ -6,8 +6,8 @@
 // Reserve, then settle: before the provider call the plugin reserves the request's worst case
 // (prompt estimate + max_tokens, or reserve_output_tokens) and admits the request only while
 // spent + reserved is under the limit; when the response is complete it releases the reservation
-// and adds the actual cost (on failure: nothing, or the reservation if a stream had begun and no
-// usage came back). So concurrent requests overspend by at most one request's worth, on one
+// and adds the actual cost (on failure: nothing, or the reservation when no usage came back from
+// a stream that had begun or a request cancelled while the upstream had it). So concurrent requests overspend by at most one request's worth, on one
 // instance (memory) or across instances (Redis: reserve and settle are Lua scripts).
 import { z } from "zod";
 import type { ChatRequest, Usage } from "../api/types.js";
@@ -131,8 +131,11 @@ export class Budget implements Plugin {
     const r = this.take(pc);
     if (!r) return;
     const usage = pc.ctx.usage;
-    // Tokens were spent when a stream broke after it began; without usage, charge the reservation.
-    const actual = usage ? this.cost(usage, pc.ctx.provider, pc.ctx.upstreamModel ?? r.model) : pc.responseStarted ? r.estimate : 0;
+    // Without usage, the reservation is charged when tokens were (or may have been) spent: a
+    // stream that broke after it began, or a request cancelled (client gone, request_timeout)
+    // while the upstream had it, which providers bill. A request that never reached one is free.
+    const spentTokens = pc.responseStarted || pc.ctx.abort.cutOffUpstream;
+    const actual = usage ? this.cost(usage, pc.ctx.provider, pc.ctx.upstreamModel ?? r.model) : spentTokens ? r.estimate : 0;
     if (actual > 0) pc.ctx.costUsd = usd(actual);
     return this.settle(r, actual);
   }

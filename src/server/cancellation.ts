@@ -9,11 +9,18 @@ export interface CancelSignal {
   readonly reason: unknown;
   onAbort(listener: () => void): void;
   offAbort(listener: () => void): void;
+  /**
+   * Told by the upstream client when this cancellation cut off a request the upstream already
+   * had (sent on an open connection, answer not complete): the provider may bill it.
+   */
+  cutOffDelivered(): void;
 }
 
 export class Cancellation implements CancelSignal {
   aborted = false;
   reason: unknown = undefined;
+  /** Whether cancelling cut off a request an upstream had already received (cutOffDelivered). */
+  cutOffUpstream = false;
   private listeners: Array<() => void> | undefined;
   private controller: AbortController | undefined;
 
@@ -36,6 +43,10 @@ export class Cancellation implements CancelSignal {
     if (!ls) return;
     const i = ls.lastIndexOf(listener);
     if (i >= 0) ls.splice(i, 1);
+  }
+
+  cutOffDelivered(): void {
+    this.cutOffUpstream = true;
   }
 
   /** A standard AbortSignal that follows this cancellation (for fetch, events.once, ...). */

@@ -223,7 +223,11 @@ export class UpstreamPool implements ConnectionOwner {
     }
     const active = conn;
     const { cancel } = req;
-    const onAbort = (): void => active.fail(new errors.RequestAbortedError());
+    const onAbort = (): void => {
+      // On an open connection the request has gone out: the upstream may be working on it.
+      if (active.connected) cancel.cutOffDelivered();
+      active.fail(new errors.RequestAbortedError());
+    };
     cancel.onAbort(onAbort);
     active.send(head, req.body, req.method === "HEAD", req.headersTimeout, req.bodyTimeout, {
       headers: on.headers,

@@ -1,11 +1,13 @@
 // budget through HTTP: spend from usage × prices, rejection once spent, reserve-then-settle under
 // concurrency (never more than one request's worth over), an API key's own budget and period,
-// streams settled from their usage, and spend in the admin stats and the request log.
+// streams settled from their usage, requests cancelled while the upstream had them, and spend in
+// the admin stats and the request log.
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { until } from "../helpers/until.js";
 
 const UPSTREAM_KEY = "sk-test-upstream-key-123456";
 const MASTER = "fgw_0123456789abcdef0123456789abcdef";
@@ -40,8 +42,8 @@ afterEach(async () => {
 });
 afterAll(() => mock.close());
 
-const hi = (g: TestGateway, extra: Record<string, unknown> = {}, client: OpenAI = g.client) =>
-  client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...extra });
+const hi = (g: TestGateway, extra: Record<string, unknown> = {}, client: OpenAI = g.client, signal?: AbortSignal) =>
+  client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...extra }, { signal });
 
 interface BudgetStats {
   period: string;
@@ -52,11 +54,13 @@ async function spent(g: TestGateway, keyId = "master"): Promise<number> {
   return stats.keys.find((k) => k.key_id === keyId)?.spent_usd ?? 0;
 }
 
-async function status(p: Promise<unknown>): Promise<number | string> {
+/** The outcome a client sees: 200, "status code", or "aborted" when `cancel` hung up first. */
+async function status(p: Promise<unknown>, cancel?: AbortController): Promise<number | string> {
   try {
     await p;
     return 200;
   } catch (err) {
+    if (err instanceof OpenAI.APIUserAbortError && cancel?.signal.aborted) return "aborted";
     if (err instanceof OpenAI.APIError) return `${err.status} ${err.code}`;
     throw err;
   }
@@ -168,6 +172,57 @@ describe("budget", () => {
     await new Promise((r) => setTimeout(r, 20));
     // Reservation: 9 prompt tokens (estimate) + 10 max_tokens = $0.19.
     expect(await spent(g)).toBeCloseTo(COST + 0.19, 6);
+  });
+
+  async function reservedNow(g: TestGateway): Promise<number> {
+    const stats = (await g.server.currentRuntime.plugins.stats()).budget as BudgetStats;
+    return stats.keys.find((k) => k.key_id === "master")?.reserved_usd ?? 0;
+  }
+
+  // Providers bill a request they received, whether or not anyone reads the answer. Charging
+  // nothing here let a client spend past its budget by hanging up on every request.
+  it("a request cancelled while the upstream has it is charged its reservation", async () => {
+    const g = await start({ spend_limit_usd: 10 });
+    const seen = mock.requests.length;
+    mock.enqueue({ delayMs: 5_000 });
+    const cancel = new AbortController();
+    const pending = status(hi(g, { max_tokens: 10 }, g.client, cancel.signal), cancel);
+    await until("the upstream to receive the request", () => mock.requests.length > seen);
+    cancel.abort();
+    expect(await pending).toBe("aborted");
+    await until("the reservation to settle", async () => (await reservedNow(g)) === 0);
+    // Reservation: 9 prompt tokens (estimate) + 10 max_tokens = $0.19.
+    expect(await spent(g)).toBeCloseTo(0.19, 6);
+    await g.app.logWriter.flush();
+    const rows = (await g.app.stores.logs.query({ keyId: "master" })).rows;
+    expect(rows[0]).toMatchObject({ status: 499 });
+    expect(rows[0]?.costUsd).toBeCloseTo(0.19, 6);
+  });
+
+  it("a request cut off by request_timeout while the upstream has it is charged its reservation", async () => {
+    const g = await start({ spend_limit_usd: 10 }, () => ({ strategy: { mode: "single" }, targets: [{ virtual_key: "openai" }], request_timeout: "200ms" }));
+    mock.enqueue({ delayMs: 5_000 });
+    expect(await status(hi(g, { max_tokens: 10 }, g.client.withOptions({ maxRetries: 0 })))).toBe("504 request_timeout");
+    await until("the reservation to settle", async () => (await reservedNow(g)) === 0);
+    expect(await spent(g)).toBeCloseTo(0.19, 6);
+  });
+
+  it("a request cancelled before it reached an upstream costs nothing", async () => {
+    const g = await start({ spend_limit_usd: 10 }, () => ({
+      strategy: { mode: "single" },
+      targets: [{ virtual_key: "openai", concurrency: { max_concurrency: 1, queue_size: 1 } }],
+    }));
+    mock.enqueue({ delayMs: 1_000 });
+    const first = hi(g, { max_tokens: 10 });
+    const cancel = new AbortController();
+    // Waits in the target's queue behind the first request, then its client gives up.
+    const queued = status(hi(g, { max_tokens: 10 }, g.client, cancel.signal), cancel);
+    await until("the second request to queue", async () => (await reservedNow(g)) > 0.3);
+    cancel.abort();
+    expect(await queued).toBe("aborted");
+    await first;
+    await until("both reservations to settle", async () => (await reservedNow(g)) === 0);
+    expect(await spent(g)).toBeCloseTo(COST, 6);
   });
 
   it("a failed request releases its reservation and costs nothing", async () => {
