@@ -9,6 +9,8 @@
 //   node bench/ab.mjs --a dist --b dist --b-node-flag=--single-threaded-gc
 //   node bench/ab.mjs --a OLD/dist --b dist --wrk-script bench/wrk-long-chat.lua   # 17 KB requests
 //   node bench/ab.mjs --a OLD/dist --b dist --kind overhead --connections 50 --plugins   # the plugin set
+//   node bench/ab.mjs --a dist --b dist --upstream-tls   # the mock serves HTTPS, as real providers do
+//   node bench/ab.mjs --a dist --b dist --b-upstream-tls # what HTTPS to the provider costs: A plain, B HTTPS
 //
 // --kind unary (wrk), stream (bench/stream-load.mjs) or overhead (X-Gateway-Overhead-Ms p50 as
 // the rate column). Build an older commit with: git worktree add /tmp/old <rev> && cd /tmp/old &&
@@ -44,23 +46,36 @@ const { values: opt } = parseArgs({
     workers: { type: "string", default: "2" },
     // both gateways with the product brief's plugin set (bench/plugins.yaml)
     plugins: { type: "boolean", default: false },
+    // the mock serves HTTPS with the test certificate, which the gateways trust (NODE_EXTRA_CA_CERTS):
+    // for both gateways, or for B only (B then calls a second mock, the same but over HTTPS)
+    "upstream-tls": { type: "boolean", default: false },
+    "b-upstream-tls": { type: "boolean", default: false },
   },
 });
 if (!opt.a || !opt.b) {
-  process.stderr.write("usage: node bench/ab.mjs --a DIST --b DIST [--kind unary|stream|overhead] [--connections N] [--rounds R] [--duration S] [--workers W] [--a-env K=V] [--b-env K=V] [--a-node-flag=F] [--b-node-flag=F] [--plugins] [--wrk-script FILE]\n");
+  process.stderr.write("usage: node bench/ab.mjs --a DIST --b DIST [--kind unary|stream|overhead] [--connections N] [--rounds R] [--duration S] [--workers W] [--a-env K=V] [--b-env K=V] [--a-node-flag=F] [--b-node-flag=F] [--plugins] [--wrk-script FILE] [--upstream-tls | --b-upstream-tls]\n");
   process.exit(2);
 }
 
 const tmp = mkdtempSync(join(tmpdir(), "ferrogw-ab-"));
+const TLS_DIR = join(BENCH, "..", "test", "helpers", "tls");
+const MOCK = join(BENCH, "..", "dist-bench", "bench", "mock-main.js");
+const MOCK_ARGS = ["--latency", "60", "--chunks", "20", "--chunk-delay", "5", "--mode", "raw"];
+const TLS_ARGS = ["--tls", `${join(TLS_DIR, "cert.pem")},${join(TLS_DIR, "key.pem")}`];
 const mockPort = await freePort();
-const mock = spawn(process.execPath, [join(BENCH, "..", "dist-bench", "bench", "mock-main.js"), "--port", String(mockPort), "--latency", "60", "--chunks", "20", "--chunk-delay", "5", "--mode", "raw"], { stdio: "ignore" });
-const config = join(tmp, "gateway.yaml");
+const mock = spawn(process.execPath, [MOCK, "--port", String(mockPort), ...MOCK_ARGS, ...(opt["upstream-tls"] ? TLS_ARGS : [])], { stdio: "ignore" });
+const bTlsPort = opt["b-upstream-tls"] ? await freePort() : undefined;
+const bTlsMock = bTlsPort === undefined ? undefined : spawn(process.execPath, [MOCK, "--port", String(bTlsPort), ...MOCK_ARGS, ...TLS_ARGS], { stdio: "ignore" });
 const plugins = opt.plugins ? readFileSync(join(BENCH, "plugins.yaml"), "utf8") : "";
-writeFileSync(config, `strategy: { mode: single }\ntargets: [{ virtual_key: openai }]\nproviders:\n  openai:\n    base_url: http://127.0.0.1:${mockPort}/v1\n    api_key: sk-bench-not-a-real-key-0000\n${plugins}`);
+function writeConfig(name, baseUrl) {
+  const file = join(tmp, `${name}.yaml`);
+  writeFileSync(file, `strategy: { mode: single }\ntargets: [{ virtual_key: openai }]\nproviders:\n  openai:\n    base_url: ${baseUrl}\n    api_key: sk-bench-not-a-real-key-0000\n${plugins}`);
+  return file;
+}
+const mainUrl = `${opt["upstream-tls"] ? "https" : "http"}://127.0.0.1:${mockPort}/v1`;
+const configs = { A: writeConfig("A", mainUrl), B: writeConfig("B", bTlsPort === undefined ? mainUrl : `https://127.0.0.1:${bTlsPort}/v1`) };
 
-
-/** Every process this run started, killed however it ends (a gateway that failed to start included). */
-const children = [mock];
+const children = bTlsMock ? [mock, bTlsMock] : [mock];
 const killAll = () => {
   for (const p of children) if (p.exitCode === null) p.kill("SIGTERM");
 };
@@ -68,8 +83,9 @@ process.on("exit", killAll);
 
 async function startGateway(name, dist, envPairs, nodeFlags) {
   const port = await freePort();
-  const env = { ...process.env, LOG_LEVEL: "warn", ...Object.fromEntries(envPairs.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
-  const proc = spawn(process.execPath, [...nodeFlags, join(resolve(dist), "cli", "main.js"), "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", "--workers", opt.workers], { stdio: "ignore", env, cwd: mkdtempSync(join(tmp, `${name}-`)) });
+  const trust = opt["upstream-tls"] || opt["b-upstream-tls"] ? { NODE_EXTRA_CA_CERTS: join(TLS_DIR, "cert.pem") } : {};
+  const env = { ...process.env, LOG_LEVEL: "warn", ...trust, ...Object.fromEntries(envPairs.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
+  const proc = spawn(process.execPath, [...nodeFlags, join(resolve(dist), "cli", "main.js"), "serve", "--config", configs[name], "--port", String(port), "--host", "127.0.0.1", "--workers", opt.workers], { stdio: "ignore", env, cwd: mkdtempSync(join(tmp, `${name}-`)) });
   children.push(proc);
   for (let i = 0; i < 200; i++) {
     try {

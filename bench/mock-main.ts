@@ -12,10 +12,13 @@
 //     test get back (BENCHMARKS.md measures both).
 //   --mode full: the test suite's MockUpstream (parses every request, echoes it), record = false.
 // Flags: --port N --host H --latency MS --chunks N --chunk-delay MS --text S --workers N
+//   --tls CERT,KEY (raw mode): serve HTTPS, as real providers do, to measure the upstream TLS path
 // With --workers > 1 it runs N processes on the same port (node:cluster).
 import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { readFileSync } from "node:fs";
 import { createServer as createNetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { parseArgs } from "node:util";
 import { openaiFormat } from "../test/mock-upstream/openai.js";
 import type { MockReply } from "../test/mock-upstream/format.js";
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     text: { type: "string" },
     mode: { type: "string", default: "lean" },
     workers: { type: "string", default: "1" },
+    tls: { type: "string" },
   },
 });
 
@@ -142,7 +146,7 @@ function startRaw(): void {
     }
   }
 
-  const server = createNetServer({ noDelay: true }, (socket) => {
+  const onConnection = (socket: Socket): void => {
     let buf: Buffer | undefined;
     socket.on("error", () => {});
     socket.on("data", (d: Buffer) => {
@@ -160,7 +164,15 @@ function startRaw(): void {
         if (buf === undefined) return;
       }
     });
-  });
+  };
+  const [certFile, keyFile] = values.tls?.split(",") ?? [];
+  const server =
+    certFile !== undefined && keyFile !== undefined
+      ? createTlsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (socket) => {
+          socket.setNoDelay(true);
+          onConnection(socket);
+        })
+      : createNetServer({ noDelay: true }, onConnection);
   server.listen({ port, host, backlog: 4096 }, () => {
     const addr = server.address();
     ready(typeof addr === "object" && addr ? addr.port : port);

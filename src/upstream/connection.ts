@@ -4,7 +4,7 @@
 // undici's Client on the request path: measured in a bare proxy at 1000 connections, undici cost
 // ~20 µs of CPU per request more than this (bench/minimal-proxy.mjs, BENCHMARKS.md). Errors are
 // undici's classes, so everything above (send.ts's mapping, timeouts, aborts) reads them as before.
-import { isIP, connect as netConnect, type Socket } from "node:net";
+import { isIP, connect as netConnect, type OnReadOpts, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import * as errors from "./errors.js";
 import type { WireClock } from "../providers/types.js";
@@ -161,37 +161,37 @@ export class UpstreamConnection {
     private readonly owner: ConnectionOwner,
     target: UpstreamTarget,
   ) {
+    // Reads land in one shared buffer and come to us directly, without the Readable stream
+    // machinery and a 64 KB allocation per read; each read is copied out at its size. TLS too:
+    // there the cleartext lands in it (A/B with an HTTPS upstream in BENCHMARKS.md).
+    const onread: OnReadOpts = {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        const chunk = Buffer.allocUnsafe(n);
+        chunk.set(buf.subarray(0, n));
+        this.onData(chunk);
+        return true;
+      },
+    };
     if (target.tls) {
-      const tls: TLSSocket = tlsConnect({
+      // tls.connect takes onread since Node 15 / 14.17 (nodejs/node#35753); @types/node omits it.
+      const options: ConnectionOptions & { onread: OnReadOpts } = {
         host: target.host,
         port: target.port,
         servername: isIP(target.host) === 0 ? target.host : undefined,
         ALPNProtocols: ["http/1.1"],
         session: owner.tlsSession,
+        onread,
         ...target.tlsOptions,
-      });
+      };
+      const tls: TLSSocket = tlsConnect(options);
       tls.on("session", (session: Buffer) => {
         owner.tlsSession = session;
       });
       tls.once("secureConnect", () => this.onConnected());
-      tls.on("data", (chunk: Buffer) => this.onData(chunk));
       this.socket = tls;
     } else {
-      // Plain TCP reads land in one shared buffer and come to us directly, without the Readable
-      // stream machinery and a 64 KB allocation per read; each read is copied out at its size.
-      this.socket = netConnect({
-        host: target.host,
-        port: target.port,
-        onread: {
-          buffer: READ_BUFFER,
-          callback: (n: number, buf: Uint8Array): boolean => {
-            const chunk = Buffer.allocUnsafe(n);
-            chunk.set(buf.subarray(0, n));
-            this.onData(chunk);
-            return true;
-          },
-        },
-      });
+      this.socket = netConnect({ host: target.host, port: target.port, onread });
       this.socket.once("connect", () => this.onConnected());
     }
     this.socket.setNoDelay(true);

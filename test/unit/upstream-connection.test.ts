@@ -478,6 +478,31 @@ describe("upstream connection: TLS", () => {
     expect(up.resumed).toEqual([false, true]);
   });
 
+  it("streams over TLS, stopping reads while its reader is full, and reuses the connection after", async () => {
+    // 60 KB: several TLS records, so several reads, each followed by a pause.
+    const events = Array.from({ length: 300 }, (_, i) => `data: {"i":${i},"pad":"${"x".repeat(180)}"}\n\n`);
+    const chunked = events.map((e) => `${Buffer.byteLength(e).toString(16)}\r\n${e}\r\n`).join("");
+    const up = await upstream((s, n) => s.write(n === 0 ? `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${chunked}0\r\n\r\n` : ok('{"next":true}')), true);
+    const res = await up.pool.requestStreaming(call());
+    const got: string[] = [];
+    await new Promise<void>((resolve, reject) =>
+      res.body.pipeTo({
+        data: (c) => {
+          got.push(c.toString());
+          // Full after every piece: reads stop until the reader asks again.
+          setTimeout(() => res.body.resume(), 1);
+          return false;
+        },
+        end: resolve,
+        error: reject,
+      }),
+    );
+    expect(got.join("")).toBe(events.join(""));
+    expect(got.length).toBeGreaterThan(1);
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe('{"next":true}');
+    expect(up.connections).toBe(1);
+  });
+
   it("refuses a certificate it cannot verify", async () => {
     const up = await upstream((s) => s.write(ok("{}")), true);
     const pool = new UpstreamPool(up.pool.origin);
