@@ -337,21 +337,27 @@ describe("upstream connection: keep-alive", () => {
     expect(up.connections).toBe(1);
   });
 
-  it("does not count connections the server closed as free", async () => {
+  it.each([
+    ["HTTP", false],
+    ["HTTPS", true],
+  ])("does not count connections the server closed as free (%s)", async (_scheme, tls) => {
     const up = await upstream((s) => {
       s.write(ok("{}"));
       setTimeout(() => s.destroy(), 10);
-    });
+    }, tls);
     await Promise.all([1, 2, 3].map(() => up.pool.requestBuffered(call())));
     await until("the closes to be seen", () => up.pool.poolStats.connected === 0);
     expect(up.pool.poolStats.free).toBe(0);
   });
 
-  it("opens a new connection when the server closed an idle one", async () => {
+  it.each([
+    ["HTTP", false],
+    ["HTTPS", true],
+  ])("opens a new connection when the server closed an idle one (%s)", async (_scheme, tls) => {
     const up = await upstream((s) => {
       s.write(ok("{}"));
       setTimeout(() => s.destroy(), 10);
-    });
+    }, tls);
     await up.pool.requestBuffered(call());
     await until("the close to be seen", () => up.pool.poolStats.connected === 0);
     await up.pool.requestBuffered(call());
