@@ -106,7 +106,7 @@ export class Budget implements Plugin {
     const { limitUsd, period } = this.limitFor(pc);
     const slot = this.period(period);
     const req = pc.req;
-    const estimate = this.estimate(req);
+    const estimate = this.estimate(req, pc.router?.resolveAlias(req.model) ?? req.model);
     const r: Reservation = { storeKey: `${keyId}:${slot.id}`, estimate, hold: undefined, expireAt: slot.endsAt === Infinity ? 0 : slot.endsAt + KEEP_AFTER_PERIOD_MS, model: req.model };
     const limit = Math.round(limitUsd * NANO_USD);
     const out = this.store.reserve(r.storeKey, estimate, limit);
@@ -235,10 +235,11 @@ export class Budget implements Plugin {
   }
 
   /** The worst case of a request, in nano-USD: a generous prompt estimate plus all output tokens. */
-  private estimate(req: ChatRequest): number {
+  /** `model`: the requested model with its alias resolved (plugins run before routing does it). */
+  private estimate(req: ChatRequest, model: string): number {
     // A bare model name has no provider yet: reserve at the dearest price any provider lists for
     // it. Without one, the reservation was 0 and concurrent requests could all pass the limit.
-    const p = this.price(undefined, req.model) ?? this.dearestPrice(req.model);
+    const p = this.price(undefined, model) ?? this.dearestPrice(model);
     if (!p) return 0;
     const promptTokens = Math.ceil(inputChars(req) / 3) + 8 * req.messages.length;
     const maxOut = typeof req.max_completion_tokens === "number" ? req.max_completion_tokens : typeof req.max_tokens === "number" ? req.max_tokens : this.cfg.reserve_output_tokens;

@@ -95,9 +95,11 @@ export interface OutputDispatcher {
  * One request's view for the plugins. Allocated once per request (only when plugins are
  * configured); it is also the ChunkHooks the stream writers call, so no per-request closures.
  */
-/** The router as the response cache sees it (Router.routeScope). */
+/** The router as plugins see it: the response cache keys on the route, budget prices through aliases. */
 export interface RouteScoper {
   routeScope(requested: string, ctx: RequestContext, body: Readonly<Record<string, unknown>>): string;
+  /** The model a configured alias stands for; any other name unchanged. */
+  resolveAlias(model: string): string;
 }
 
 export class PluginContext implements ChunkHooks {
@@ -119,7 +121,7 @@ export class PluginContext implements ChunkHooks {
   responseStarted = false;
   /** When the first streamed chunk passed, for time-to-first-token. */
   firstChunkNs: bigint | undefined = undefined;
-  /** Set by the chat handler: where the request would be routed, which the response cache keys on. */
+  /** Set by the chat handler: where the request would be routed (the response cache keys on it), and its aliases. */
   router: RouteScoper | undefined = undefined;
   private headerPairs: string[] | undefined;
   private slots: unknown[] | undefined;

@@ -126,10 +126,12 @@ describe("budget", () => {
   it.each([
     ["a bare model name, at its dearest price", "gpt-4o-mini"],
     ["provider-name/model, as its provider's kind", "openai-eu/gpt-4o-mini"],
+    ["an alias, as the model it stands for", "fast"],
   ])("with the catalog's prices, %s is reserved, so concurrency cannot overspend", async (_what, model) => {
     const limit = 0.00001;
     const g = await start({ spend_limit_usd: limit, input_per_m_tokens: undefined, output_per_m_tokens: undefined }, (b) => ({
       providers: { "openai-eu": { type: "openai", base_url: `${b}/v1`, api_key: UPSTREAM_KEY } },
+      aliases: { fast: "gpt-4o-mini" },
     }));
     const results = await Promise.all(Array.from({ length: 25 }, () => status(hi(g, { model, max_tokens: 10 }))));
     const ok = results.filter((r) => r === 200).length;
