@@ -7,6 +7,7 @@
 import { isIP, connect as netConnect, type OnReadOpts, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import * as errors from "./errors.js";
+import { upstreamLookup } from "./dns-cache.js";
 import type { WireClock } from "../providers/types.js";
 import { isToken, sliceOws } from "../server/http1/syntax.js";
 
@@ -182,6 +183,7 @@ export class UpstreamConnection {
         ALPNProtocols: ["http/1.1"],
         session: owner.tlsSession,
         onread,
+        lookup: upstreamLookup,
         ...target.tlsOptions,
       };
       const tls: TLSSocket = tlsConnect(options);
@@ -191,7 +193,7 @@ export class UpstreamConnection {
       tls.once("secureConnect", () => this.onConnected());
       this.socket = tls;
     } else {
-      this.socket = netConnect({ host: target.host, port: target.port, onread });
+      this.socket = netConnect({ host: target.host, port: target.port, onread, lookup: upstreamLookup });
       this.socket.once("connect", () => this.onConnected());
     }
     this.socket.setNoDelay(true);
