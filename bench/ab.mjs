@@ -57,6 +57,11 @@ if (!opt.a || !opt.b) {
   process.exit(2);
 }
 
+if (opt["upstream-tls"] && opt["b-upstream-tls"]) {
+  process.stderr.write("--upstream-tls (both over HTTPS) and --b-upstream-tls (B only) are alternatives\n");
+  process.exit(2);
+}
+
 const tmp = mkdtempSync(join(tmpdir(), "ferrogw-ab-"));
 const TLS_DIR = join(BENCH, "..", "test", "helpers", "tls");
 const MOCK = join(BENCH, "..", "dist-bench", "bench", "mock-main.js");

@@ -185,6 +185,9 @@ function startRaw(): void {
   process.on("SIGINT", stop);
 }
 
+if (values.tls !== undefined && values.mode !== "raw") throw new Error("--tls needs --mode raw");
+if (values.tls !== undefined && values.tls.split(",").length !== 2) throw new Error("--tls takes CERT,KEY");
+
 if (workers > 1 && cluster.isPrimary) {
   if (port === 0) throw new Error("--workers > 1 needs a fixed --port");
   let up = 0;

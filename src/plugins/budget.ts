@@ -7,8 +7,9 @@
 // (prompt estimate + max_tokens, or reserve_output_tokens) and admits the request only while
 // spent + reserved is under the limit; when the response is complete it releases the reservation
 // and adds the actual cost (on failure: nothing, or the reservation when no usage came back from
-// a stream that had begun or a request cancelled while the upstream had it). So concurrent requests overspend by at most one request's worth, on one
-// instance (memory) or across instances (Redis: reserve and settle are Lua scripts).
+// a stream that had begun or a request cancelled while the upstream had it). So concurrent
+// requests overspend by at most one request's worth, on one instance (memory) or across
+// instances (Redis: reserve and settle are Lua scripts).
 import { z } from "zod";
 import type { ChatRequest, Usage } from "../api/types.js";
 import type { BudgetPeriod } from "../store/types.js";
@@ -106,8 +107,9 @@ export class Budget implements Plugin {
     const { limitUsd, period } = this.limitFor(pc);
     const slot = this.period(period);
     const req = pc.req;
-    const estimate = this.estimate(req, pc.router?.resolveAlias(req.model) ?? req.model);
-    const r: Reservation = { storeKey: `${keyId}:${slot.id}`, estimate, hold: undefined, expireAt: slot.endsAt === Infinity ? 0 : slot.endsAt + KEEP_AFTER_PERIOD_MS, model: req.model };
+    const model = pc.router?.resolveAlias(req.model) ?? req.model;
+    const estimate = this.estimate(req, model);
+    const r: Reservation = { storeKey: `${keyId}:${slot.id}`, estimate, hold: undefined, expireAt: slot.endsAt === Infinity ? 0 : slot.endsAt + KEEP_AFTER_PERIOD_MS, model };
     const limit = Math.round(limitUsd * NANO_USD);
     const out = this.store.reserve(r.storeKey, estimate, limit);
     if (out instanceof Promise) return out.then((res) => this.admit(pc, r, res, limitUsd, period));
@@ -234,8 +236,10 @@ export class Budget implements Plugin {
     return Math.ceil(u.prompt_tokens * p.input * 1000 + u.completion_tokens * p.output * 1000);
   }
 
-  /** The worst case of a request, in nano-USD: a generous prompt estimate plus all output tokens. */
-  /** `model`: the requested model with its alias resolved (plugins run before routing does it). */
+  /**
+   * The worst case of a request, in nano-USD: a generous prompt estimate plus all output tokens.
+   * `model`: the requested model with its alias resolved (plugins run before routing does it).
+   */
   private estimate(req: ChatRequest, model: string): number {
     // A bare model name has no provider yet: reserve at the dearest price any provider lists for
     // it. Without one, the reservation was 0 and concurrent requests could all pass the limit.

@@ -26,13 +26,16 @@ export interface ExchangeEvents {
 }
 
 /** Where a connection goes, worked out once per origin. */
+/** Extra TLS settings (a private CA, say). Not a socket of its own: tls.connect ignores onread then. */
+export type UpstreamTlsOptions = Omit<ConnectionOptions, "socket">;
+
 export interface UpstreamTarget {
   readonly tls: boolean;
   readonly host: string;
   readonly port: number;
   /** The Host header: hostname, plus the port when it is not the scheme's default. */
   readonly hostHeader: string;
-  readonly tlsOptions: ConnectionOptions | undefined;
+  readonly tlsOptions: UpstreamTlsOptions | undefined;
 }
 
 /** The pool side: gets idle connections back and forgets closed ones. */
@@ -58,7 +61,7 @@ const CRLF = Buffer.from("\r\n");
 const CRLF2 = Buffer.from("\r\n\r\n");
 const MAX_HEAD = 64 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Where plain-TCP reads land (see the constructor); every read is consumed before the next one. */
+/** Where TCP and TLS reads land (see the constructor); every read is consumed before the next one. */
 const READ_BUFFER = Buffer.alloc(64 * 1024);
 /** Without a keep-alive hint from the server, an idle connection is closed after this long. */
 const DEFAULT_IDLE_MS = 30_000;
@@ -157,13 +160,15 @@ export class UpstreamConnection {
   private answered = false;
   /** Date.now() when the current request was sent. */
   private sentAtMs = 0;
+  /** The current answer's status; 0 until its head arrives. */
+  private status = 0;
 
   constructor(
     private readonly owner: ConnectionOwner,
     target: UpstreamTarget,
   ) {
     // Reads land in one shared buffer and come to us directly, without the Readable stream
-    // machinery and a 64 KB allocation per read; each read is copied out at its size. TLS too:
+    // machinery and a buffer allocated per read; each read is copied out at its size. TLS too:
     // there the cleartext lands in it (A/B with an HTTPS upstream in BENCHMARKS.md).
     const onread: OnReadOpts = {
       buffer: READ_BUFFER,
@@ -175,7 +180,7 @@ export class UpstreamConnection {
       },
     };
     if (target.tls) {
-      // tls.connect takes onread since Node 15 / 14.17 (nodejs/node#35753); @types/node omits it.
+      // tls.connect takes onread since Node 15.1 / 14.18 (nodejs/node#35753); @types/node omits it.
       const options: ConnectionOptions & { onread: OnReadOpts } = {
         host: target.host,
         port: target.port,
@@ -223,6 +228,7 @@ export class UpstreamConnection {
     this.sent++;
     this.answered = false;
     this.sentAtMs = Date.now();
+    this.status = 0;
     this.phase = Phase.Head;
     this.keepAlive = true;
     this.eof = false;
@@ -244,6 +250,14 @@ export class UpstreamConnection {
       this.socket.write(body);
       this.socket.uncork();
     }
+  }
+
+  /**
+   * Whether the upstream may be working on the current request, and billing it: the whole
+   * request went out on an open connection, and no error status came back for it.
+   */
+  mayBeServing(): boolean {
+    return this.connected && this.events !== undefined && this.socket.writableLength === 0 && this.status < 400;
   }
 
   /** Ends the exchange in progress with `err` and closes the connection. */
@@ -526,6 +540,7 @@ export class UpstreamConnection {
       this.keepAlive = false;
     }
     const events = this.events as ExchangeEvents;
+    this.status = status;
     this.waitFor(Wait.Body);
     // Bound to this exchange: a late resume() or abort() from its reader never touches the next one.
     const resume = (): void => this.resume(events);

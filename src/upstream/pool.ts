@@ -6,11 +6,10 @@
 // is popped in O(1) and pushed back when its response is complete. undici's Pool scanned every
 // client for a free one on each request, and undici's Client cost ~20 µs of CPU per request more
 // than connection.ts (bench/, BENCHMARKS.md).
-import type { ConnectionOptions } from "node:tls";
 import * as errors from "./errors.js";
 import type { UpstreamBody, UpstreamReply, WireClock } from "../providers/types.js";
 import type { CancelSignal } from "../server/cancellation.js";
-import { UpstreamConnection, type ConnectionOwner, type ExchangeEvents, type UpstreamTarget } from "./connection.js";
+import { UpstreamConnection, type ConnectionOwner, type ExchangeEvents, type UpstreamTarget, type UpstreamTlsOptions } from "./connection.js";
 import { isToken } from "../server/http1/syntax.js";
 import { PushBody } from "./push-body.js";
 
@@ -97,7 +96,7 @@ function headerLinesOf(headers: Readonly<Record<string, string>>): HeaderLines {
   return lines;
 }
 
-function targetOf(origin: string, tlsOptions: ConnectionOptions | undefined): UpstreamTarget {
+function targetOf(origin: string, tlsOptions: UpstreamTlsOptions | undefined): UpstreamTarget {
   const url = new URL(origin);
   const tls = url.protocol === "https:";
   if (!tls && url.protocol !== "http:") throw new errors.InvalidArgumentError(`unsupported upstream protocol ${url.protocol}`);
@@ -117,7 +116,7 @@ export class UpstreamPool implements ConnectionOwner {
   /** `tlsOptions`: extra TLS settings (tests pass a private CA); production uses the system's. */
   constructor(
     readonly origin: string,
-    tlsOptions?: ConnectionOptions,
+    tlsOptions?: UpstreamTlsOptions,
   ) {
     this.target = targetOf(origin, tlsOptions);
     this.sweep = setInterval(() => this.checkDeadlines(), SWEEP_MS);
@@ -224,8 +223,7 @@ export class UpstreamPool implements ConnectionOwner {
     const active = conn;
     const { cancel } = req;
     const onAbort = (): void => {
-      // On an open connection the request has gone out: the upstream may be working on it.
-      if (active.connected) cancel.cutOffDelivered();
+      if (active.mayBeServing()) cancel.cutOffDelivered();
       active.fail(new errors.RequestAbortedError());
     };
     cancel.onAbort(onAbort);

@@ -20,13 +20,27 @@ export function sendUpstream(provider: Provider, req: UpstreamRequest, cancel: C
 }
 
 async function sendExchange(provider: Provider, exchange: NonNullable<Provider["codec"]["exchange"]>, req: UpstreamRequest, cancel: Cancellation): Promise<UpstreamResponse> {
+  // Once a call was accepted the provider has the work (a Replicate prediction runs on while we
+  // wait between polls): a cancel then cuts off a delivered request, as one during a call does.
+  let accepted = false;
+  const onAbort = (): void => {
+    if (accepted) cancel.cutOffDelivered();
+  };
+  cancel.onAbort(onAbort);
+  const send = (r: UpstreamRequest): Promise<UpstreamResponse> =>
+    sendOnce(provider, r, cancel).then((res) => {
+      if (res.statusCode < 400) accepted = true;
+      return res;
+    });
   try {
-    const io = { send: (r: UpstreamRequest) => sendOnce(provider, r, cancel), baseUrl: provider.baseUrl, timeoutMs: provider.timeoutMs, signal: cancel.signal };
+    const io = { send, baseUrl: provider.baseUrl, timeoutMs: provider.timeoutMs, signal: cancel.signal };
     const reply = await exchange.call(provider.codec, req, io);
     // A reply's clock times its own call only; the calls before it were upstream waits too.
     return reply.clock === undefined ? reply : { statusCode: reply.statusCode, headers: reply.headers, body: reply.body };
   } catch (err) {
     throw transportError(provider.name, err);
+  } finally {
+    cancel.offAbort(onAbort);
   }
 }
 

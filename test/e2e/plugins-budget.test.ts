@@ -209,13 +209,35 @@ describe("budget", () => {
     expect(await spent(g)).toBeCloseTo(0.19, 6);
   });
 
+  it("a Replicate prediction cancelled while the gateway waits to poll it is charged its reservation", async () => {
+    const g = await start({ spend_limit_usd: 10 }, (b) => ({ providers: { replicate: { type: "replicate", base_url: `${b}/v1`, api_key: "r8_test_key_0123456789" } } }));
+    mock.replicate.pendingPolls = 100;
+    try {
+      const seen = mock.requests.length;
+      const cancel = new AbortController();
+      const pending = status(hi(g, { model: "replicate/meta/meta-llama-3-8b-instruct", max_tokens: 10 }, g.client, cancel.signal), cancel);
+      await until("the prediction to be created", () => mock.requests.length > seen);
+      // The create was answered with a running prediction; the first poll is 250 ms away.
+      await new Promise((r) => setTimeout(r, 50));
+      cancel.abort();
+      expect(await pending).toBe("aborted");
+      await until("the reservation to settle", async () => (await reservedNow(g)) === 0);
+      expect(await spent(g)).toBeCloseTo(0.19, 6);
+    } finally {
+      mock.replicate.pendingPolls = 0;
+    }
+  });
+
   it("a request cancelled before it reached an upstream costs nothing", async () => {
     const g = await start({ spend_limit_usd: 10 }, () => ({
       strategy: { mode: "single" },
       targets: [{ virtual_key: "openai", concurrency: { max_concurrency: 1, queue_size: 1 } }],
     }));
     mock.enqueue({ delayMs: 1_000 });
+    const seen = mock.requests.length;
     const first = hi(g, { max_tokens: 10 });
+    // The first request holds the target's one slot before the second arrives.
+    await until("the first request to reach the upstream", () => mock.requests.length > seen);
     const cancel = new AbortController();
     // Waits in the target's queue behind the first request, then its client gives up.
     const queued = status(hi(g, { max_tokens: 10 }, g.client, cancel.signal), cancel);

@@ -475,6 +475,62 @@ describe("upstream connection: failures", () => {
   });
 });
 
+// Budgets charge a cancelled request when the upstream may have been working on it (it bills
+// what it received): the pool tells the request's cancellation (cutOffUpstream).
+describe("upstream connection: what a cancel cut off", () => {
+  it("a request the upstream has, with no answer yet: cut off", async () => {
+    const up = await upstream(() => undefined, true);
+    const cancel = new Cancellation();
+    const pending = up.pool.requestBuffered(call({ cancel }));
+    await until("the request to arrive", () => up.received.length === 1);
+    cancel.abort();
+    await expect(pending).rejects.toBeInstanceOf(errors.RequestAbortedError);
+    expect(cancel.cutOffUpstream).toBe(true);
+  });
+
+  it("a stream whose answer has begun: cut off", async () => {
+    const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\nb\r\ndata: one\n\n\r\n"));
+    const cancel = new Cancellation();
+    const res = await up.pool.requestStreaming(call({ cancel }));
+    const failed = new Promise((resolve) => res.body.pipeTo({ data: () => true, end: () => resolve("ended"), error: resolve }));
+    cancel.abort();
+    expect(await failed).toBeInstanceOf(errors.RequestAbortedError);
+    expect(cancel.cutOffUpstream).toBe(true);
+  });
+
+  it("a TLS handshake the server never finishes: not cut off (the request never left)", async () => {
+    const held: Socket[] = [];
+    const silent = createServer((s) => held.push(s));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const { port } = silent.address() as { port: number };
+    const pool = new UpstreamPool(`https://127.0.0.1:${port}`, { ca: cert });
+    cleanups.push(
+      () => pool.destroy(),
+      () => {
+        for (const s of held) s.destroy();
+        return new Promise((r) => silent.close(r));
+      },
+    );
+    const cancel = new Cancellation();
+    const pending = pool.requestBuffered(call({ cancel }));
+    await new Promise((r) => setTimeout(r, 50));
+    cancel.abort();
+    await expect(pending).rejects.toBeInstanceOf(errors.RequestAbortedError);
+    expect(cancel.cutOffUpstream).toBe(false);
+  });
+
+  it("an error answer still arriving: not cut off (providers do not bill those)", async () => {
+    const up = await upstream((s) => s.write("HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"error\":"));
+    const cancel = new Cancellation();
+    const res = await up.pool.requestStreaming(call({ cancel }));
+    expect(res.statusCode).toBe(500);
+    const failed = new Promise((resolve) => res.body.pipeTo({ data: () => true, end: () => resolve("ended"), error: resolve }));
+    cancel.abort();
+    expect(await failed).toBeInstanceOf(errors.RequestAbortedError);
+    expect(cancel.cutOffUpstream).toBe(false);
+  });
+});
+
 describe("upstream connection: TLS", () => {
   it("talks HTTPS, checks the certificate, and resumes the TLS session on a new connection", async () => {
     const up = await upstream((s, n) => s.write(ok(`{"n":${n}}`, "connection: close\r\n")), true);
