@@ -9,6 +9,8 @@ import type { LookupFunction } from "node:net";
 
 /** How long one answer is reused: short enough to follow a provider's DNS changes. */
 export const LOOKUP_TTL_MS = 30_000;
+/** Hosts kept at most (URLs an upstream hands back, such as Replicate's, bring their own). */
+const MAX_HOSTS = 1024;
 
 /** dns.lookup with `all: true`, the resolver behind the cache. */
 export type ResolveAll = (hostname: string, options: LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
@@ -63,7 +65,9 @@ export function createCachedLookup(resolve: ResolveAll = systemLookup as Resolve
       // A failure is not kept: the next connection asks again.
       let entry: Entry | undefined;
       if (err === null && addresses.length > 0) {
-        entry = { addresses, expiresAt: now() + LOOKUP_TTL_MS, next: 0 };
+        const at = now();
+        if (cache.size >= MAX_HOSTS) for (const [k, e] of cache) if (e.expiresAt <= at || cache.size >= MAX_HOSTS) cache.delete(k);
+        entry = { addresses, expiresAt: at + LOOKUP_TTL_MS, next: 0 };
         cache.set(key, entry);
       } else cache.delete(key);
       const failure = err ?? Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND", hostname });

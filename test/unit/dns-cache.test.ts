@@ -97,6 +97,22 @@ describe("upstream host lookups", () => {
     r.settle(null, V4);
   });
 
+  it("keeps at most 1024 hosts, letting the oldest go first", async () => {
+    const r = fakeResolver();
+    const lookup = createCachedLookup(r.resolve);
+    for (let i = 0; i <= 1024; i++) {
+      const p = lookupAll(lookup, `h${i}.example.com`);
+      r.settle(null, V4);
+      await p;
+    }
+    expect(r.asked).toHaveLength(1025);
+    void lookupAll(lookup, "h1024.example.com");
+    expect(r.asked).toHaveLength(1025);
+    void lookupAll(lookup, "h0.example.com");
+    expect(r.asked).toHaveLength(1026);
+    r.settle(null, V4);
+  });
+
   it("connects an upstream named by host name through it", async () => {
     const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}'));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
