@@ -7,7 +7,7 @@
 import { isIP, connect as netConnect, type OnReadOpts, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import * as errors from "./errors.js";
-import { upstreamLookup } from "./dns-cache.js";
+import { upstreamLookups } from "./dns-cache.js";
 import type { WireClock } from "../providers/types.js";
 import { isToken, sliceOws } from "../server/http1/syntax.js";
 
@@ -162,11 +162,14 @@ export class UpstreamConnection {
   private sentAtMs = 0;
   /** The current answer's status; 0 until its head arrives. */
   private status = 0;
+  /** The upstream's host when it is a name (looked up), else undefined. */
+  private readonly hostName: string | undefined;
 
   constructor(
     private readonly owner: ConnectionOwner,
     target: UpstreamTarget,
   ) {
+    this.hostName = isIP(target.host) === 0 ? target.host : undefined;
     // Reads land in one shared buffer and come to us directly, without the Readable stream
     // machinery and a buffer allocated per read; each read is copied out at its size. TLS too:
     // there the cleartext lands in it (A/B with an HTTPS upstream in BENCHMARKS.md).
@@ -188,7 +191,7 @@ export class UpstreamConnection {
         ALPNProtocols: ["http/1.1"],
         session: owner.tlsSession,
         onread,
-        lookup: upstreamLookup,
+        lookup: upstreamLookups.lookup,
         ...target.tlsOptions,
       };
       const tls: TLSSocket = tlsConnect(options);
@@ -198,7 +201,7 @@ export class UpstreamConnection {
       tls.once("secureConnect", () => this.onConnected());
       this.socket = tls;
     } else {
-      this.socket = netConnect({ host: target.host, port: target.port, onread, lookup: upstreamLookup });
+      this.socket = netConnect({ host: target.host, port: target.port, onread, lookup: upstreamLookups.lookup });
       this.socket.once("connect", () => this.onConnected());
     }
     this.socket.setNoDelay(true);
@@ -262,6 +265,11 @@ export class UpstreamConnection {
 
   /** Ends the exchange in progress with `err` and closes the connection. */
   fail(err: Error): void {
+    // Could not connect (a socket error or the connect timeout, not a cancel): the address may
+    // be gone (a provider moving during an outage), so the next connection asks the resolver
+    // again instead of reusing that answer for up to 30 s.
+    const connectFailed = err instanceof errors.ConnectTimeoutError || !(err instanceof errors.UpstreamTransportError);
+    if (!this.connected && connectFailed && this.hostName !== undefined) upstreamLookups.forget(this.hostName);
     // What arrived intact before the failure still reaches the caller, ahead of the error.
     this.flush();
     const events = this.events;
