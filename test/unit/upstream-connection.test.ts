@@ -478,24 +478,35 @@ describe("upstream connection: failures", () => {
 // Budgets charge a cancelled request when the upstream may have been working on it (it bills
 // what it received): the pool tells the request's cancellation (cutOffUpstream).
 describe("upstream connection: what a cancel cut off", () => {
-  it("a request the upstream has, with no answer yet: cut off", async () => {
-    const up = await upstream(() => undefined, true);
+  /** Cancels a whole-body call once `ready` resolves; whether the pool called it cut off. */
+  async function cancelBuffered(pool: UpstreamPool, ready: () => Promise<unknown>): Promise<boolean> {
     const cancel = new Cancellation();
-    const pending = up.pool.requestBuffered(call({ cancel }));
-    await until("the request to arrive", () => up.received.length === 1);
+    const pending = pool.requestBuffered(call({ cancel }));
+    await ready();
     cancel.abort();
     await expect(pending).rejects.toBeInstanceOf(errors.RequestAbortedError);
-    expect(cancel.cutOffUpstream).toBe(true);
+    return cancel.cutOffUpstream;
+  }
+
+  /** Cancels a streaming call once its head (with this status) is in; whether it was cut off. */
+  async function cancelStream(pool: UpstreamPool, status: number): Promise<boolean> {
+    const cancel = new Cancellation();
+    const res = await pool.requestStreaming(call({ cancel }));
+    expect(res.statusCode).toBe(status);
+    const failed = new Promise((resolve) => res.body.pipeTo({ data: () => true, end: () => resolve("ended"), error: resolve }));
+    cancel.abort();
+    expect(await failed).toBeInstanceOf(errors.RequestAbortedError);
+    return cancel.cutOffUpstream;
+  }
+
+  it("a request the upstream has, with no answer yet: cut off", async () => {
+    const up = await upstream(() => undefined, true);
+    expect(await cancelBuffered(up.pool, () => until("the request to arrive", () => up.received.length === 1))).toBe(true);
   });
 
   it("a stream whose answer has begun: cut off", async () => {
     const up = await upstream((s) => s.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\nb\r\ndata: one\n\n\r\n"));
-    const cancel = new Cancellation();
-    const res = await up.pool.requestStreaming(call({ cancel }));
-    const failed = new Promise((resolve) => res.body.pipeTo({ data: () => true, end: () => resolve("ended"), error: resolve }));
-    cancel.abort();
-    expect(await failed).toBeInstanceOf(errors.RequestAbortedError);
-    expect(cancel.cutOffUpstream).toBe(true);
+    expect(await cancelStream(up.pool, 200)).toBe(true);
   });
 
   it("a TLS handshake the server never finishes: not cut off (the request never left)", async () => {
@@ -511,23 +522,12 @@ describe("upstream connection: what a cancel cut off", () => {
         return new Promise((r) => silent.close(r));
       },
     );
-    const cancel = new Cancellation();
-    const pending = pool.requestBuffered(call({ cancel }));
-    await new Promise((r) => setTimeout(r, 50));
-    cancel.abort();
-    await expect(pending).rejects.toBeInstanceOf(errors.RequestAbortedError);
-    expect(cancel.cutOffUpstream).toBe(false);
+    expect(await cancelBuffered(pool, () => until("the connection to be taken", () => held.length === 1))).toBe(false);
   });
 
   it("an error answer still arriving: not cut off (providers do not bill those)", async () => {
-    const up = await upstream((s) => s.write("HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"error\":"));
-    const cancel = new Cancellation();
-    const res = await up.pool.requestStreaming(call({ cancel }));
-    expect(res.statusCode).toBe(500);
-    const failed = new Promise((resolve) => res.body.pipeTo({ data: () => true, end: () => resolve("ended"), error: resolve }));
-    cancel.abort();
-    expect(await failed).toBeInstanceOf(errors.RequestAbortedError);
-    expect(cancel.cutOffUpstream).toBe(false);
+    const up = await upstream((s) => s.write('HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"error":'));
+    expect(await cancelStream(up.pool, 500)).toBe(false);
   });
 });
 
