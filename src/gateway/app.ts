@@ -21,6 +21,7 @@ import { openStores, type Stores } from "../store/factory.js";
 import { RequestLogWriter, rowFromContext } from "../store/request-log-writer.js";
 import { ConfigManager } from "./config-manager.js";
 import { buildRuntime } from "./runtime.js";
+import { warmConnectionsFrom, warmUpstreams } from "./warm.js";
 
 export interface GatewayAppOptions {
   config: GatewayConfig;
@@ -49,10 +50,13 @@ export class GatewayApp {
     readonly logWriter: RequestLogWriter,
     readonly configManager: ConfigManager,
     private readonly log: Logger,
+    /** Upstream connections opened ahead per provider once serving (FERROGW_WARM_CONNECTIONS). */
+    private readonly warm: number,
   ) {}
 
   static async create(opts: GatewayAppOptions): Promise<GatewayApp> {
     const { log, env } = opts;
+    const warm = warmConnectionsFrom(env);
     const stores = opts.stores ?? (await openStores(env, { onPostgresError: (err) => log.error({ err: err.message }, "postgres pool error") }));
     const keys = new ApiKeyService(stores.keys, { onError: (err) => log.warn({ err: (err as Error).message }, "api key store write failed") });
     const auth = await GatewayAuthenticator.create({ masterKey: env.MASTER_KEY || undefined, keys });
@@ -96,16 +100,20 @@ export class GatewayApp {
     if (opts.configPath && !opts.adopted) {
       await configManager.reloadFromFile().catch((err: unknown) => log.error({ err }, "config file re-read at start-up not applied: it could not be recorded in the config store"));
     }
-    return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log);
+    return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log, warm);
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return this.server.listen(port, host);
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    const address = await this.server.listen(port, host);
+    warmUpstreams(this.server.currentRuntime, this.warm);
+    return address;
   }
 
   /** Serves on a listening socket the supervisor opened (a worker thread's own descriptor). */
-  listenOnDescriptor(fd: number): Promise<AddressInfo> {
-    return this.server.listenOnDescriptor(fd);
+  async listenOnDescriptor(fd: number): Promise<AddressInfo> {
+    const address = await this.server.listenOnDescriptor(fd);
+    warmUpstreams(this.server.currentRuntime, this.warm);
+    return address;
   }
 
   /** Graceful: finish requests in flight, write every pending log row, close the stores. */

@@ -8,6 +8,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { ConfigStore, ConfigVersion, ConfigVersionMeta } from "../store/types.js";
 import { broadcast } from "../server/broadcast.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
+import { warmConnectionsFrom, warmUpstreams } from "./warm.js";
 
 export type ApplyResult = { ok: true; version: number | undefined } | { ok: false; issues: ConfigIssue[] };
 
@@ -115,6 +116,8 @@ export class ConfigManager {
     const previous = this.holder.currentRuntime;
     this.holder.setRuntime(runtime);
     this.raw = raw;
+    // A provider the new version adds (or moves) is connected to before its first request.
+    warmUpstreams(runtime, warmConnectionsFrom(this.env));
     for (const w of [...configWarnings(runtime.config), ...runtime.providers.warnings]) this.log.warn(w);
     this.retired.add(previous);
     // Stateful parts of the old runtime (e.g. plugin connections) close once its requests are done.

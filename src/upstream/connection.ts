@@ -307,6 +307,11 @@ export class UpstreamConnection {
     this.connected = true;
     if (this.events !== undefined && this.phase === Phase.Head) this.waitFor(Wait.Headers);
     else this.waitFor(Wait.None);
+    // Opened ahead of any request (UpstreamPool.warm): it waits with the idle ones.
+    if (this.events === undefined && !this.closed) {
+      this.idleSince = Date.now();
+      this.owner.release(this);
+    }
   }
 
   private onClose(): void {

@@ -242,6 +242,16 @@ export class UpstreamPool implements ConnectionOwner {
     }, clock);
   }
 
+  /**
+   * Opens connections until the pool has `count`, before any request needs them: the host
+   * lookup, the TCP and TLS handshakes (and the TLS session later connections resume) are then
+   * done when the first requests arrive. Each joins the idle ones once connected, and closes
+   * like them after the idle limit; one that cannot connect is dropped without a word.
+   */
+  warm(count: number): void {
+    while (!this.closing && this.connections.size < count) this.connections.add(new UpstreamConnection(this, this.target));
+  }
+
   release(conn: UpstreamConnection): void {
     if (this.closing || this.idle.length >= MAX_IDLE) {
       conn.close();
@@ -286,13 +296,15 @@ export class UpstreamPool implements ConnectionOwner {
   }
 
   /**
-   * Closes idle connections now and the others once their response is complete. Their deadlines
+   * Closes idle (and still-connecting, unused) connections now and the others once their response is complete. Their deadlines
    * are still enforced meanwhile (the sweep stops once the last one is gone), so a request whose
    * upstream never answers still times out and the close completes.
    */
   close(): Promise<void> {
     this.closing = true;
     for (const c of this.idle.splice(0)) c.close();
+    // Connections opened ahead of requests (warm) and still connecting carry nothing to finish.
+    for (const c of [...this.connections]) if (!c.busy) c.close();
     if (this.connections.size === 0) {
       clearInterval(this.sweep);
       return Promise.resolve();

@@ -77,6 +77,22 @@ async function dribble(socket: Socket, data: string, size: number): Promise<void
   }
 }
 
+/**
+ * A pool to a server that takes TCP connections and never answers the TLS handshake: its
+ * connections stay connecting until the 10 s connect timeout. `held`: the server's side of each.
+ */
+async function silentTlsPool(): Promise<{ pool: UpstreamPool; held: Socket[] }> {
+  const held: Socket[] = [];
+  const silent = createServer((s) => held.push(s));
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const { port } = silent.address() as { port: number };
+  cleanups.push(() => {
+    for (const s of held) s.destroy();
+    return new Promise((r) => silent.close(r));
+  });
+  return { pool: new UpstreamPool(`https://127.0.0.1:${port}`, { ca: cert }), held };
+}
+
 const ok = (body: string, extra = ""): string => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 describe("upstream connection: the request it writes", () => {
@@ -510,24 +526,45 @@ describe("upstream connection: what a cancel cut off", () => {
   });
 
   it("a TLS handshake the server never finishes: not cut off (the request never left)", async () => {
-    const held: Socket[] = [];
-    const silent = createServer((s) => held.push(s));
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    const { port } = silent.address() as { port: number };
-    const pool = new UpstreamPool(`https://127.0.0.1:${port}`, { ca: cert });
-    cleanups.push(
-      () => pool.destroy(),
-      () => {
-        for (const s of held) s.destroy();
-        return new Promise((r) => silent.close(r));
-      },
-    );
+    const { pool, held } = await silentTlsPool();
+    cleanups.push(() => pool.destroy());
     expect(await cancelBuffered(pool, () => until("the connection to be taken", () => held.length === 1))).toBe(false);
   });
 
   it("an error answer still arriving: not cut off (providers do not bill those)", async () => {
     const up = await upstream((s) => s.write('HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"error":'));
     expect(await cancelStream(up.pool, 500)).toBe(false);
+  });
+});
+
+describe("upstream connection: opened ahead of requests (warm)", () => {
+  it("joins the idle connections once connected, and the next request takes it", async () => {
+    const up = await upstream((s) => s.write(ok('{"warm":true}')));
+    up.pool.warm(2);
+    await until("both to connect", () => up.pool.poolStats.free === 2);
+    expect(up.connections).toBe(2);
+    expect(up.received).toHaveLength(0);
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe('{"warm":true}');
+    expect(up.connections).toBe(2);
+  });
+
+  it("one that cannot connect is dropped without a word", async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const { port } = probe.address() as { port: number };
+    await new Promise((r) => probe.close(r));
+    const pool = new UpstreamPool(`http://127.0.0.1:${port}`);
+    cleanups.push(() => pool.destroy());
+    pool.warm(1);
+    await until("the refused connection to go", () => pool.poolStats.connected === 0 && pool.poolStats.pending === 0 && pool.poolStats.free === 0);
+  });
+
+  it("closing the pool does not wait for one still connecting", async () => {
+    const { pool, held } = await silentTlsPool();
+    pool.warm(1);
+    await until("the connection to be taken", () => held.length === 1);
+    const closed = await Promise.race([pool.close().then(() => "closed"), new Promise((r) => setTimeout(r, 3000, "still waiting"))]);
+    expect(closed).toBe("closed");
   });
 });
 
