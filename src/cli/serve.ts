@@ -7,6 +7,7 @@ import { Worker } from "node:worker_threads";
 import { watchFile } from "../config/watch.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { reloadFileMessage } from "../server/broadcast.js";
+import { warmConnectionsFrom } from "../gateway/warm.js";
 import { applyHeapGrowth, applyParallelGc, applySemiSpace, resolveHeapGrowth, resolveParallelGc, resolveSemiSpace } from "../server/heap.js";
 import { resolveWorkers, startSupervisor } from "../server/workers/supervisor.js";
 import { resolveConfigPath } from "./config-path.js";
@@ -41,6 +42,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     applyHeapGrowth(resolveHeapGrowth(opts.heapGrowth));
     applyParallelGc(resolveParallelGc(opts.parallelGc));
     applySemiSpace(resolveSemiSpace(opts.semiSpace));
+    warmConnectionsFrom(process.env);
   } catch (err) {
     log.error((err as Error).message);
     process.exitCode = 1;

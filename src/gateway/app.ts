@@ -21,7 +21,7 @@ import { openStores, type Stores } from "../store/factory.js";
 import { RequestLogWriter, rowFromContext } from "../store/request-log-writer.js";
 import { ConfigManager } from "./config-manager.js";
 import { buildRuntime } from "./runtime.js";
-import { warmConnectionsFrom, warmUpstreams } from "./warm.js";
+import { UpstreamWarmer, warmConnectionsFrom } from "./warm.js";
 
 export interface GatewayAppOptions {
   config: GatewayConfig;
@@ -50,13 +50,12 @@ export class GatewayApp {
     readonly logWriter: RequestLogWriter,
     readonly configManager: ConfigManager,
     private readonly log: Logger,
-    /** Upstream connections opened ahead per provider once serving (FERROGW_WARM_CONNECTIONS). */
-    private readonly warm: number,
+    private readonly warmer: UpstreamWarmer,
   ) {}
 
   static async create(opts: GatewayAppOptions): Promise<GatewayApp> {
     const { log, env } = opts;
-    const warm = warmConnectionsFrom(env);
+    const warmer = new UpstreamWarmer(warmConnectionsFrom(env));
     const stores = opts.stores ?? (await openStores(env, { onPostgresError: (err) => log.error({ err: err.message }, "postgres pool error") }));
     const keys = new ApiKeyService(stores.keys, { onError: (err) => log.warn({ err: (err as Error).message }, "api key store write failed") });
     const auth = await GatewayAuthenticator.create({ masterKey: env.MASTER_KEY || undefined, keys });
@@ -78,7 +77,8 @@ export class GatewayApp {
         if (onFinished) onFinished(ctx);
       },
     });
-    const configManager = new ConfigManager(server, stores.config, log, env, opts.raw, opts.configPath);
+    // A provider a new config version adds is connected to before its first request.
+    const configManager = new ConfigManager(server, stores.config, log, env, opts.raw, opts.configPath, (rt) => warmer.warm(rt));
     if (opts.adopted) configManager.adopt(opts.adopted.version);
     else await configManager.recordInitial(opts.configPath ? "file" : "default");
 
@@ -100,24 +100,26 @@ export class GatewayApp {
     if (opts.configPath && !opts.adopted) {
       await configManager.reloadFromFile().catch((err: unknown) => log.error({ err }, "config file re-read at start-up not applied: it could not be recorded in the config store"));
     }
-    return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log, warm);
+    return new GatewayApp(server, auth, keys, stores, logWriter, configManager, log, warmer);
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
     const address = await this.server.listen(port, host);
-    warmUpstreams(this.server.currentRuntime, this.warm);
+    this.warmer.start(this.server.currentRuntime);
     return address;
   }
 
   /** Serves on a listening socket the supervisor opened (a worker thread's own descriptor). */
   async listenOnDescriptor(fd: number): Promise<AddressInfo> {
     const address = await this.server.listenOnDescriptor(fd);
-    warmUpstreams(this.server.currentRuntime, this.warm);
+    this.warmer.start(this.server.currentRuntime);
     return address;
   }
 
   /** Graceful: finish requests in flight, write every pending log row, close the stores. */
   async close(graceMs = 30_000): Promise<void> {
+    // Nothing opens upstream connections again once the pools close (a reload arriving meanwhile).
+    this.warmer.stop();
     await this.server.close(graceMs);
     await this.server.currentRuntime.close?.().catch(() => undefined);
     // Runtimes replaced by a reload hold plugin state too (the request-logger's last lines).

@@ -8,7 +8,6 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { ConfigStore, ConfigVersion, ConfigVersionMeta } from "../store/types.js";
 import { broadcast } from "../server/broadcast.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
-import { warmConnectionsFrom, warmUpstreams } from "./warm.js";
 
 export type ApplyResult = { ok: true; version: number | undefined } | { ok: false; issues: ConfigIssue[] };
 
@@ -28,6 +27,8 @@ export class ConfigManager {
     private readonly env: NodeJS.ProcessEnv,
     initialRaw: unknown,
     private readonly filePath: string | undefined,
+    /** Told of each runtime installed, after the swap (the app warms its upstream connections). */
+    private readonly onInstall: (runtime: Runtime) => void = () => undefined,
   ) {
     this.raw = initialRaw;
   }
@@ -116,12 +117,11 @@ export class ConfigManager {
     const previous = this.holder.currentRuntime;
     this.holder.setRuntime(runtime);
     this.raw = raw;
-    // A provider the new version adds (or moves) is connected to before its first request.
-    warmUpstreams(runtime, warmConnectionsFrom(this.env));
     for (const w of [...configWarnings(runtime.config), ...runtime.providers.warnings]) this.log.warn(w);
     this.retired.add(previous);
     // Stateful parts of the old runtime (e.g. plugin connections) close once its requests are done.
     this.retireWhenIdle(previous, Date.now());
+    this.onInstall(runtime);
   }
 
   /** Closes a replaced runtime once no request runs on it any more (a long stream may), or after RETIRE_AT_MOST_MS. */

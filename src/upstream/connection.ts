@@ -44,6 +44,8 @@ export interface ConnectionOwner {
   forget(conn: UpstreamConnection): void;
   /** The latest TLS session, offered to new connections so they resume instead of a full handshake. */
   tlsSession: Buffer | undefined;
+  /** The idle limit the upstream's latest keep-alive hint set, for connections yet to hear one. */
+  idleLimitMs: number | undefined;
 }
 
 const enum Phase {
@@ -130,7 +132,7 @@ export class UpstreamConnection {
   readonly socket: Socket;
   connected = false;
   closed = false;
-  /** ms timestamp when it became idle, and how long it may stay so. */
+  /** ms timestamp when it last became idle (0: it never waited in the pool), and how long it may stay so. */
   idleSince = 0;
   idleLimitMs = DEFAULT_IDLE_MS;
   /** ms timestamp after which the current wait times out (0: no deadline). */
@@ -154,8 +156,6 @@ export class UpstreamConnection {
   private readonly batch: Buffer[] = [];
   /** The exchange in progress's clock: stamped when the request is written and at each read. */
   private clock: WireClock | undefined;
-  /** Requests sent on this connection, the current one included. */
-  private sent = 0;
   /** Whether any byte of the current request's answer arrived. */
   private answered = false;
   /** Date.now() when the current request was sent. */
@@ -215,6 +215,11 @@ export class UpstreamConnection {
     return this.events !== undefined;
   }
 
+  /** Opened ahead of requests (UpstreamPool.warm) and still connecting. */
+  get warming(): boolean {
+    return this.events === undefined && !this.connected && !this.closed;
+  }
+
   /**
    * An idle connection may take a request: still open, not closed by the server, and not past its
    * idle limit (the sweep closes those, but only every quarter second; a server that closes an
@@ -228,7 +233,6 @@ export class UpstreamConnection {
   send(head: string, body: string | Uint8Array | undefined, isHead: boolean, headersTimeoutMs: number, bodyTimeoutMs: number, events: ExchangeEvents, clock?: WireClock): void {
     this.events = events;
     this.clock = clock;
-    this.sent++;
     this.answered = false;
     this.sentAtMs = Date.now();
     this.status = 0;
@@ -277,7 +281,8 @@ export class UpstreamConnection {
     this.clock = undefined;
     this.phase = Phase.Idle;
     this.close();
-    events?.error(err, this.sent > 1 && !this.answered && Date.now() - this.sentAtMs <= RESEND_WINDOW_MS && isConnectionLoss(err));
+    // Resendable: the connection waited in the pool before this request (a reused or warm one).
+    events?.error(err, this.idleSince !== 0 && !this.answered && Date.now() - this.sentAtMs <= RESEND_WINDOW_MS && isConnectionLoss(err));
   }
 
   /** Called by the pool's sweep: the current wait has passed its deadline. */
@@ -307,8 +312,10 @@ export class UpstreamConnection {
     this.connected = true;
     if (this.events !== undefined && this.phase === Phase.Head) this.waitFor(Wait.Headers);
     else this.waitFor(Wait.None);
-    // Opened ahead of any request (UpstreamPool.warm): it waits with the idle ones.
+    // Opened ahead of any request (UpstreamPool.warm): it waits with the idle ones, as long as
+    // the upstream's last keep-alive hint allows.
     if (this.events === undefined && !this.closed) {
+      this.idleLimitMs = this.owner.idleLimitMs ?? DEFAULT_IDLE_MS;
       this.idleSince = Date.now();
       this.owner.release(this);
     }
@@ -526,6 +533,7 @@ export class UpstreamConnection {
     const hint = headers["keep-alive"];
     const m = typeof hint === "string" ? KEEP_ALIVE_HINT.exec(hint) : null;
     this.idleLimitMs = m ? Math.min(Number(m[1]) * 1000 - IDLE_MARGIN_MS, MAX_IDLE_MS) : DEFAULT_IDLE_MS;
+    this.owner.idleLimitMs = this.idleLimitMs;
 
     const te = headers["transfer-encoding"];
     const cl = headers["content-length"];

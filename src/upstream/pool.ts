@@ -112,6 +112,8 @@ export class UpstreamPool implements ConnectionOwner {
   private closing = false;
   private drained: (() => void) | undefined;
   tlsSession: Buffer | undefined;
+  /** Learned from the upstream's keep-alive hints (ConnectionOwner). */
+  idleLimitMs: number | undefined;
 
   /** `tlsOptions`: extra TLS settings (tests pass a private CA); production uses the system's. */
   constructor(
@@ -285,14 +287,15 @@ export class UpstreamPool implements ConnectionOwner {
     let connected = 0;
     let pending = 0;
     let running = 0;
+    let warming = 0;
     for (const c of this.connections) {
       if (c.connected) connected++;
       if (c.busy) {
         if (c.connected) running++;
         else pending++;
-      }
+      } else if (c.warming) warming++;
     }
-    return { connected, free: this.idle.length, pending, running, queued: 0 };
+    return { connected, free: this.idle.length, pending, running, queued: 0, warming };
   }
 
   /**
@@ -340,6 +343,8 @@ export interface PoolStats {
   pending: number;
   running: number;
   queued: number;
+  /** Opened ahead of requests (warm) and still connecting. */
+  warming: number;
 }
 
 export function poolStats(): PoolStats[] {

@@ -1,7 +1,7 @@
 // The ferrogw command as a user runs it (built output in dist/).
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -18,6 +18,14 @@ describe("ferrogw CLI", { timeout: 60_000 }, () => {
     expect(r.stderr).toContain("strategy.mode");
     expect(r.stderr).toContain("targets[0].weight");
     expect(r.stderr).toContain("bogus");
+  });
+
+  it("serve refuses a bad FERROGW_WARM_CONNECTIONS before it opens anything, and exits 1", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fgw-"));
+    const r = spawnSync(process.execPath, [BIN, "serve", "--port", "0"], { cwd: dir, encoding: "utf8", env: { ...process.env, GATEWAY_CONFIG: "", FERROGW_WARM_CONNECTIONS: "lots" }, timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toContain('FERROGW_WARM_CONNECTIONS must be a whole number from 0 to 64, not \\"lots\\"');
+    expect(readdirSync(dir)).toEqual([]); // no SQLite file: the stores were never opened
   });
 
   it("validate accepts a good config", () => {

@@ -43,7 +43,8 @@ async function upstream(): Promise<Upstream> {
 }
 
 async function gateway(env: NodeJS.ProcessEnv, config: Record<string, unknown> = {}): Promise<TestGateway> {
-  const gw = await startGateway(config, { LOG_LEVEL: "silent", ...env });
+  // The test helper turns warming off; unset, the gateway's default applies.
+  const gw = await startGateway(config, { LOG_LEVEL: "silent", FERROGW_WARM_CONNECTIONS: undefined, ...env });
   opened.push(gw);
   return gw;
 }

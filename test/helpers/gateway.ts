@@ -19,14 +19,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-const MEMORY_STORES = { API_KEY_STORE_BACKEND: "memory", REQUEST_LOG_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory" };
+/**
+ * In-memory stores, and no upstream connections opened ahead of requests: a test config that
+ * names a real provider would otherwise connect to it (test/e2e/warm-connections.test.ts turns
+ * warming back on).
+ */
+const TEST_DEFAULTS = { API_KEY_STORE_BACKEND: "memory", REQUEST_LOG_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory", FERROGW_WARM_CONNECTIONS: "0" };
 
 export async function startGateway(
   rawConfig: unknown,
   env: NodeJS.ProcessEnv,
   opts: { masterKey?: string; stores?: Stores; apiKey?: string } = {},
 ): Promise<TestGateway> {
-  const fullEnv = { ...MEMORY_STORES, ...env, ...(opts.masterKey ? { MASTER_KEY: opts.masterKey } : {}) };
+  const fullEnv = { ...TEST_DEFAULTS, ...env, ...(opts.masterKey ? { MASTER_KEY: opts.masterKey } : {}) };
   const loaded = validateConfig(rawConfig, fullEnv);
   if (!loaded.ok) throw new Error(`invalid test config: ${JSON.stringify(loaded.issues)}`);
   const finished: RequestContext[] = [];

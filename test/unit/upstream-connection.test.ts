@@ -396,6 +396,15 @@ describe("upstream connection: a reused connection the server closed", () => {
     expect(up.received[2]).toBe(up.received[1]);
   });
 
+  it("does the same for the first request on a connection opened ahead of requests (warm)", async () => {
+    const up = await upstream((s, n) => (n === 0 ? s.destroy() : s.write(ok(`{"n":${n}}`))));
+    up.pool.warm(1);
+    await until("the warm connection", () => up.pool.poolStats.free === 1);
+    expect((await up.pool.requestBuffered(call())).body.buffer().toString()).toBe('{"n":1}');
+    expect(up.connections).toBe(2);
+    expect(up.received).toHaveLength(2);
+  });
+
   it("does the same for a stream, before its head", async () => {
     const up = await upstream((s, n) => (n === 1 ? s.destroy() : s.write(ok(`{"n":${n}}`))));
     await up.pool.requestBuffered(call());
@@ -548,6 +557,15 @@ describe("upstream connection: opened ahead of requests (warm)", () => {
     expect(up.connections).toBe(2);
   });
 
+  it("waits no longer than the upstream's last keep-alive hint allows", async () => {
+    // timeout=3 leaves 1 s (the client closes 2 s early); the sweep checks every 250 ms.
+    const up = await upstream((s) => s.write(ok("{}", "keep-alive: timeout=3\r\n")));
+    await up.pool.requestBuffered(call());
+    up.pool.warm(2);
+    await until("the warm connection", () => up.pool.poolStats.free === 2);
+    await until("both idle connections to close after 1 s", () => up.pool.poolStats.connected === 0, 5_000);
+  });
+
   it("one that cannot connect is dropped without a word", async () => {
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
@@ -556,13 +574,16 @@ describe("upstream connection: opened ahead of requests (warm)", () => {
     const pool = new UpstreamPool(`http://127.0.0.1:${port}`);
     cleanups.push(() => pool.destroy());
     pool.warm(1);
-    await until("the refused connection to go", () => pool.poolStats.connected === 0 && pool.poolStats.pending === 0 && pool.poolStats.free === 0);
+    expect(pool.poolStats.warming).toBe(1);
+    await until("the refused connection to go", () => pool.poolStats.warming === 0);
+    expect(pool.poolStats).toMatchObject({ connected: 0, pending: 0, free: 0, running: 0 });
   });
 
   it("closing the pool does not wait for one still connecting", async () => {
     const { pool, held } = await silentTlsPool();
     pool.warm(1);
     await until("the connection to be taken", () => held.length === 1);
+    expect(pool.poolStats.warming).toBe(1);
     const closed = await Promise.race([pool.close().then(() => "closed"), new Promise((r) => setTimeout(r, 3000, "still waiting"))]);
     expect(closed).toBe("closed");
   });
