@@ -25,10 +25,10 @@ export interface ExchangeEvents {
   error(err: Error, resendable?: boolean): void;
 }
 
-/** Where a connection goes, worked out once per origin. */
 /** Extra TLS settings (a private CA, say). Not a socket of its own: tls.connect ignores onread then. */
 export type UpstreamTlsOptions = Omit<ConnectionOptions, "socket">;
 
+/** Where a connection goes, worked out once per origin. */
 export interface UpstreamTarget {
   readonly tls: boolean;
   readonly host: string;
@@ -187,7 +187,7 @@ export class UpstreamConnection {
       const options: ConnectionOptions & { onread: OnReadOpts } = {
         host: target.host,
         port: target.port,
-        servername: isIP(target.host) === 0 ? target.host : undefined,
+        servername: this.hostName,
         ALPNProtocols: ["http/1.1"],
         session: owner.tlsSession,
         onread,
@@ -272,8 +272,9 @@ export class UpstreamConnection {
     // Could not connect (a socket error or the connect timeout, not a cancel): the address may
     // be gone (a provider moving during an outage), so the next connection asks the resolver
     // again instead of reusing that answer for up to 30 s.
-    const connectFailed = err instanceof errors.ConnectTimeoutError || !(err instanceof errors.UpstreamTransportError);
-    if (!this.connected && connectFailed && this.hostName !== undefined) upstreamLookups.forget(this.hostName);
+    if (!this.connected && this.hostName !== undefined && (err instanceof errors.ConnectTimeoutError || !(err instanceof errors.UpstreamTransportError))) {
+      upstreamLookups.forget(this.hostName);
+    }
     // What arrived intact before the failure still reaches the caller, ahead of the error.
     this.flush();
     const events = this.events;

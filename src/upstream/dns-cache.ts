@@ -78,7 +78,7 @@ export class HostLookups {
     for (const [key, entry] of this.cache) if (entry.hostname === hostname) this.cache.delete(key);
   }
 
-  /** Whether an answer for `hostname` is kept (tests, health). */
+  /** Whether an answer for `hostname` is kept. */
   has(hostname: string): boolean {
     for (const entry of this.cache.values()) if (entry.hostname === hostname && entry.expiresAt > this.now()) return true;
     return false;

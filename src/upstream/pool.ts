@@ -299,9 +299,10 @@ export class UpstreamPool implements ConnectionOwner {
   }
 
   /**
-   * Closes idle (and still-connecting, unused) connections now and the others once their response is complete. Their deadlines
-   * are still enforced meanwhile (the sweep stops once the last one is gone), so a request whose
-   * upstream never answers still times out and the close completes.
+   * Closes idle connections (and unused ones still connecting) now, and the others once their
+   * response is complete. Their deadlines are still enforced meanwhile (the sweep stops once the
+   * last one is gone), so a request whose upstream never answers still times out and the close
+   * completes.
    */
   close(): Promise<void> {
     this.closing = true;
