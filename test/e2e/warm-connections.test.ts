@@ -1,7 +1,7 @@
 // Upstream connections opened before the first request: when the gateway starts serving and when
 // a new config version adds a provider. FERROGW_WARM_CONNECTIONS says how many per provider (one
 // by default, 0 for none); the first request then goes out on one of them.
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { openaiFormat } from "../mock-upstream/openai.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
@@ -14,7 +14,6 @@ interface Upstream {
   /** TCP connections accepted so far. */
   connections: number;
   requests: number;
-  server: Server;
 }
 
 const opened: Array<{ close(): Promise<unknown> | void }> = [];
@@ -23,7 +22,7 @@ afterEach(async () => {
 });
 
 async function upstream(): Promise<Upstream> {
-  const up: Upstream = { base: "", connections: 0, requests: 0, server: undefined as unknown as Server };
+  const up: Upstream = { base: "", connections: 0, requests: 0 };
   const server = createServer((req, res) => {
     up.requests++;
     req.resume();
@@ -31,7 +30,6 @@ async function upstream(): Promise<Upstream> {
   });
   server.on("connection", () => up.connections++);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  up.server = server;
   up.base = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
   opened.push({
     close: () => {
