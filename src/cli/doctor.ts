@@ -3,6 +3,7 @@
 import { request } from "undici";
 import { buildProviders } from "../providers/registry.js";
 import { loadConfigOrDefault } from "../config/load.js";
+import type { GatewayConfig } from "../config/schema.js";
 import { resolveConfigPath } from "./config-path.js";
 import { emit, green, red, table, type GlobalOptions } from "./output.js";
 
@@ -36,6 +37,20 @@ async function storeChecks(): Promise<Check[]> {
   }
 }
 
+/** Connects to each MCP server (a stdio one is started and stopped again) and lists its tools. */
+async function mcpChecks(servers: GatewayConfig["mcp_servers"]): Promise<Check[]> {
+  const { McpHub } = await import("../mcp/hub.js");
+  const hub = McpHub.for(servers, process.env);
+  if (hub === undefined) return [];
+  await hub.settled();
+  const checks = hub.servers.map((s): Check => {
+    const ok = s.state === "ready";
+    return { check: `mcp ${s.name}`, ok, detail: ok ? `${s.transport}, ${s.tools.length} tool(s): ${s.tools.map((t) => t.name).join(", ")}` : `${s.transport}: ${s.lastError ?? "not connected"}` };
+  });
+  await hub.release();
+  return checks;
+}
+
 export type ExtraChecks = () => Promise<Check[]>;
 
 export async function doctor(opts: GlobalOptions & { config?: string }, extraChecks?: ExtraChecks): Promise<void> {
@@ -58,6 +73,7 @@ export async function doctor(opts: GlobalOptions & { config?: string }, extraChe
     );
     for (const { p, err } of results)
       checks.push({ check: `reach ${p.name}`, ok: err === undefined, detail: err === undefined ? p.baseUrl.origin : `${p.baseUrl.origin}: ${err}` });
+    checks.push(...(await mcpChecks(loaded.config.mcp_servers)));
   }
   checks.push(...(await storeChecks()));
   if (extraChecks) checks.push(...(await extraChecks()));

@@ -17,10 +17,23 @@ export type LoadResult = { ok: true; config: GatewayConfig; raw: unknown } | { o
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
- * Sections accepted but not built (the MCP tool loop, observability exporters): the reference
- * resolves their ${VAR} only when it builds them, so a variable they name may well be unset.
+ * Sections whose ${VAR} the reference resolves only when it builds them, so a variable they name
+ * may well be unset: an MCP server whose variable is unset fails on its own (src/mcp/server.ts)
+ * and the rest of the config still loads; observability exporters are not built.
  */
 const UNBUILT_SECTIONS = new Set(["mcp_servers", "observability"]);
+
+/** The variables named by ${VAR} references left in `value` (unset, in a section above). */
+export function unresolvedEnvRefs(value: unknown): string[] {
+  const names: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") for (const m of v.matchAll(ENV_REF)) names.push(m[1] as string);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  walk(value);
+  return [...new Set(names)];
+}
 
 /** Off: `enabled: false`, or no `enabled` at all (the reference's Go bool). */
 const isDisabledPlugin = (v: unknown): boolean => typeof v === "object" && v !== null && (v as { enabled?: unknown }).enabled !== true;

@@ -68,7 +68,7 @@ export class GatewayApp {
     });
     const onFinished = opts.onFinished;
     const server = new GatewayServer({
-      runtime: buildRuntime(opts.config, env),
+      runtime: buildRuntime(opts.config, env, undefined, { log }),
       auth,
       metrics,
       groups: [admin],

@@ -11,8 +11,10 @@ import { sendJson } from "../server/respond.js";
 import { transportError, type UpstreamResponse } from "../upstream/send.js";
 import { checkModelAccess } from "./model-access.js";
 import type { Runtime } from "./runtime.js";
-import { decodeOpenAIStream, pipeOpenAIStream, StreamNotStartedError, translateStream, writeCachedStream } from "./stream.js";
-import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js";
+import { decodeCompletion, parseCompletion } from "./completion.js";
+import { decodeOpenAIStream, pipeOpenAIStream, StreamNotStartedError, translateStream, writeCompletionStream } from "./stream.js";
+import { runToolLoop, usesMcpTools } from "./tool-loop.js";
+import { callUpstream, readBody } from "./upstream-call.js";
 import { transportFailure } from "./upstream-error.js";
 import { usageFromBody } from "./usage.js";
 import { bodyText } from "../providers/request-body.js";
@@ -27,6 +29,7 @@ export function chatCompletions(rt: Runtime, ctx: RequestContext, body: unknown,
   // Without plugins there is nothing to do after the attempts: their promise is the answer, with
   // no async frame of this function held for the upstream's latency (see upstream/send.ts).
   const plan = rt.router.plan(req.model, "chat", ctx, req);
+  if (usesMcpTools(rt, req)) return runToolLoop(rt.mcp, ctx, req, plan).then((completion) => sendCompletion(res, ctx, completion, req));
   const source = new RequestSource(req, ctx.clientBody);
   return runAttempts(ctx, plan, (target) => attemptChat(ctx, source.take(), plan.model, target, stream, res));
 }
@@ -72,7 +75,8 @@ async function chatWithPlugins(rt: Runtime, ctx: RequestContext, first: ChatRequ
     if (pc.cached) serveCached(ctx, pc, stream, res);
     else {
       const plan = rt.router.plan(req.model, "chat", ctx, req);
-      await runAttempts(ctx, plan, (target) => attemptChat(ctx, req, plan.model, target, stream, res, pc));
+      if (usesMcpTools(rt, req)) sendCompletion(res, ctx, await runToolLoop(rt.mcp, ctx, req, plan), req, pc);
+      else await runAttempts(ctx, plan, (target) => attemptChat(ctx, req, plan.model, target, stream, res, pc));
     }
   } catch (err) {
     pc.responseStarted = res.headersSent;
@@ -87,7 +91,7 @@ async function chatWithPlugins(rt: Runtime, ctx: RequestContext, first: ChatRequ
 function serveCached(ctx: RequestContext, pc: PluginContext, stream: boolean, res: HttpResponse): void {
   const completion = pc.cached as ChatCompletion;
   ctx.cacheHit = true;
-  if (stream) writeCachedStream(res, ctx, completion, pc.req.stream_options?.include_usage === true, pc.wantsChunks() ? pc : undefined);
+  if (stream) writeCompletionStream(res, ctx, completion, pc.req.stream_options?.include_usage === true, pc.wantsChunks() ? pc : undefined);
   else {
     pc.transform(completion);
     sendJson(res, ctx, 200, JSON.stringify(completion));
@@ -103,13 +107,15 @@ function sendWithPlugins(res: HttpResponse, ctx: RequestContext, pc: PluginConte
   pc.response = { stream: false, cached: false, completion, usage: completion?.usage, complete: true };
 }
 
-function parseCompletion(buf: Buffer): ChatCompletion | undefined {
-  try {
-    const parsed = JSON.parse(buf.toString("utf8")) as ChatCompletion;
-    return Array.isArray(parsed.choices) ? parsed : undefined;
-  } catch {
-    return undefined;
+/** The MCP tool loop's final answer, as JSON or, to a client that asked for one, as a stream. */
+function sendCompletion(res: HttpResponse, ctx: RequestContext, completion: ChatCompletion, req: ChatRequest, pc?: PluginContext): void {
+  if (req.stream !== true) {
+    if (pc) sendWithPlugins(res, ctx, pc, completion, undefined);
+    else sendJson(res, ctx, 200, JSON.stringify(completion));
+    return;
   }
+  writeCompletionStream(res, ctx, completion, req.stream_options?.include_usage === true, pc?.wantsChunks() ? pc : undefined);
+  if (pc) pc.response = { stream: true, cached: false, completion, usage: completion.usage, complete: true };
 }
 
 /**
@@ -172,15 +178,8 @@ async function answerChat(
 ): Promise<void> {
   const buf = await readBody(ctx, provider, upstream, startNs);
   if (pc && (pc.wantsCompletion || !provider.codec.openaiWire)) {
-    let completion: ChatCompletion | undefined;
-    if (provider.codec.openaiWire) completion = parseCompletion(buf);
-    else {
-      try {
-        completion = provider.codec.chatResponse(JSON.parse(buf.toString("utf8")), codecCtx);
-      } catch {
-        invalidUpstreamBody(provider);
-      }
-    }
+    // An OpenAI-wire body that is not a completion still goes to the client as it came.
+    const completion = provider.codec.openaiWire ? parseCompletion(buf) : decodeCompletion(provider, codecCtx, buf);
     sendWithPlugins(res, ctx, pc, completion, provider.codec.openaiWire ? buf : undefined);
     return;
   }
@@ -193,12 +192,7 @@ async function answerChat(
     });
     return;
   }
-  let completion: ChatCompletion;
-  try {
-    completion = provider.codec.chatResponse(JSON.parse(buf.toString("utf8")), codecCtx);
-  } catch {
-    invalidUpstreamBody(provider);
-  }
+  const completion = decodeCompletion(provider, codecCtx, buf);
   ctx.usage = completion.usage;
   sendJson(res, ctx, 200, JSON.stringify(completion));
 }

@@ -107,7 +107,8 @@ export class ConfigManager {
     const result = validateConfig(raw, this.env);
     if (!result.ok) return { ok: false, issues: result.issues };
     try {
-      return { ok: true, runtime: buildRuntime(result.config, this.env, this.holder.currentRuntime.memory) };
+      const current = this.holder.currentRuntime;
+      return { ok: true, runtime: buildRuntime(result.config, this.env, current.memory, { mcp: current.mcp, log: this.log }) };
     } catch (err) {
       return { ok: false, issues: [{ path: "(runtime)", message: (err as Error).message }] };
     }

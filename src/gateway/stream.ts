@@ -221,8 +221,11 @@ export async function decodeOpenAIStream(res: HttpResponse, ctx: RequestContext,
   res.end(`${rest}${endChunks(hooks)}data: [DONE]\n\n`);
 }
 
-/** A cached completion served to a streaming request: a complete, well-formed SSE stream. */
-export function writeCachedStream(res: HttpResponse, ctx: RequestContext, completion: ChatCompletion, includeUsage: boolean, hooks?: ChunkHooks): void {
+/**
+ * A whole completion (a response-cache hit, the MCP tool loop's answer) served to a streaming
+ * request: a complete, well-formed SSE stream.
+ */
+export function writeCompletionStream(res: HttpResponse, ctx: RequestContext, completion: ChatCompletion, includeUsage: boolean, hooks?: ChunkHooks): void {
   startStream(res, ctx);
   res.end(`${encodeChunks(completionToChunks(completion, includeUsage), hooks)}${endChunks(hooks)}data: [DONE]\n\n`);
 }

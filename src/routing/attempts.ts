@@ -77,21 +77,40 @@ function elapsedMs(startNs: bigint): number {
   return Number(process.hrtime.bigint() - startNs) / 1e6;
 }
 
-export function runAttempts<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>): Promise<T> {
-  const limit = ctx.stream ? undefined : plan.requestTimeoutMs;
-  return limit === undefined ? loop(ctx, plan, attempt, undefined) : withDeadline(ctx, plan, attempt, limit);
+/**
+ * `timed`: whether request_timeout applies here. Not to a stream (its answer is already flowing
+ * to the client), nor inside the MCP tool loop, which puts one deadline around all its turns.
+ */
+export function runAttempts<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>, timed = !ctx.stream): Promise<T> {
+  const limit = timed ? plan.requestTimeoutMs : undefined;
+  return limit === undefined ? loop(ctx, plan, attempt, undefined) : withDeadline(ctx, limit, () => loop(ctx, plan, attempt, limit));
+}
+
+/** `run` under the plan's request_timeout, if it has one (the MCP tool loop: its turns and its tool calls). */
+export function withRequestTimeout<T>(ctx: RequestContext, plan: RoutePlan, run: () => Promise<T>): Promise<T> {
+  const limit = plan.requestTimeoutMs;
+  return limit === undefined ? run() : withDeadline(ctx, limit, run);
 }
 
 /** request_timeout: one timer for the whole request; when it fires, everything in flight is aborted. */
-async function withDeadline<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>, limit: number): Promise<T> {
+async function withDeadline<T>(ctx: RequestContext, limit: number, run: () => Promise<T>): Promise<T> {
   const remaining = limit - elapsedMs(ctx.startNs);
   if (remaining <= 0) throw requestTimeoutError(limit);
   const timer = setTimeout(fireDeadline, remaining, ctx.abort);
   try {
-    return await loop(ctx, plan, attempt, limit);
+    return await run();
+  } catch (err) {
+    // Whatever was cut off by the deadline (an attempt, a tool call) reports it as a timeout.
+    if (ctx.abort.aborted && ctx.abort.reason === REQUEST_TIMEOUT) throw requestTimeoutError(limit);
+    throw err;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The error for a request cancelled while the gateway worked on it: the client left, or request_timeout. */
+export function cancellationError(cancel: Cancellation, limitMs = 0): GatewayError {
+  return cancel.reason === REQUEST_TIMEOUT ? requestTimeoutError(limitMs) : clientGone();
 }
 
 async function loop<T>(ctx: RequestContext, plan: RoutePlan, attempt: (target: Target) => Promise<T>, limit: number | undefined): Promise<T> {

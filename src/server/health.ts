@@ -1,6 +1,7 @@
 // GET /health: liveness plus what each configured provider and target looks like from here,
 // including each target's circuit breaker, concurrency gate and observed latency.
 import type { Runtime } from "../gateway/runtime.js";
+import type { McpServerStatus } from "../mcp/hub.js";
 import type { BreakerState } from "../routing/circuit-breaker.js";
 import { poolStats } from "../upstream/pool.js";
 
@@ -22,6 +23,25 @@ export interface HealthReport {
   providers: Array<{ name: string; kind: string; base_url: string; status: "ok" }>;
   targets: TargetHealth[];
   upstream_pools: ReturnType<typeof poolStats>;
+  /** This worker's MCP servers (when any is configured): connected or not, and how many tools each offers. */
+  mcp_servers?: McpServerStatus[];
+}
+
+export interface Readiness {
+  status: "ready" | "not_ready";
+  reason?: string;
+  mcp_servers?: McpServerStatus[];
+}
+
+/**
+ * GET /readyz: whether this instance should get traffic. Not while an MCP server marked
+ * `required` is not connected; other servers are listed but do not count.
+ */
+export function readiness(rt: Runtime): Readiness {
+  const mcp = rt.mcp;
+  if (mcp === undefined) return { status: "ready" };
+  if (!mcp.ready) return { status: "not_ready", reason: "required mcp server unavailable", mcp_servers: mcp.status() };
+  return { status: "ready", mcp_servers: mcp.status() };
 }
 
 export function healthReport(rt: Runtime): HealthReport {
@@ -47,5 +67,6 @@ export function healthReport(rt: Runtime): HealthReport {
     providers,
     targets,
     upstream_pools: poolStats(),
+    ...(rt.mcp ? { mcp_servers: rt.mcp.status() } : {}),
   };
 }

@@ -16,7 +16,7 @@ import { Http1Server, type FastRequest } from "./http1/server.js";
 import type { HttpResponse } from "./response.js";
 import { GatewayError, notFound } from "./errors.js";
 import { sendError, sendJson, sendText } from "./respond.js";
-import { healthReport } from "./health.js";
+import { healthReport, readiness } from "./health.js";
 import type { Metrics } from "../observability/metrics.js";
 import { settleCost } from "../catalog/settle.js";
 
@@ -237,6 +237,11 @@ export class GatewayServer {
     }
     if (method === "GET" && path === "/health") {
       sendJson(res, ctx, 200, JSON.stringify(healthReport(rt)));
+      return;
+    }
+    if (method === "GET" && path === "/readyz") {
+      const ready = readiness(rt);
+      sendJson(res, ctx, ready.status === "ready" ? 200 : 503, JSON.stringify(ready));
       return;
     }
     if (method === "GET" && path === "/metrics" && this.metrics) {

@@ -1,9 +1,13 @@
 // The CLI's client commands against a running gateway, in each output format.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MockUpstream } from "../mock-upstream/server.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { STDIO_SERVER } from "../helpers/mcp-server.js";
 
 const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const MASTER = "fgw_0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -109,6 +113,28 @@ describe("ferrogw doctor", { timeout: 60_000 }, () => {
     } finally {
       await mock.close();
     }
+  });
+
+  it("connects to each MCP server, lists its tools, and stops a stdio one again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferrogw-doctor-"));
+    const config = join(dir, "config.yaml");
+    writeFileSync(
+      config,
+      `mcp_servers:\n  - name: local\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(STDIO_SERVER)}]\n  - name: down\n    url: http://127.0.0.1:9/mcp\n`,
+    );
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const c = spawn(process.execPath, [BIN, "--format", "json", "doctor", "--config", config], {
+        env: { PATH: process.env.PATH, OPENAI_API_KEY: "sk-x-000000000000", OPENAI_BASE_URL: "http://127.0.0.1:9/v1", API_KEY_STORE_BACKEND: "memory", REQUEST_LOG_STORE_BACKEND: "memory", CONFIG_STORE_BACKEND: "memory" },
+        cwd: dir,
+      });
+      let stdout = "";
+      c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      c.on("exit", (code) => resolve({ code, stdout }));
+    });
+    const checks = (JSON.parse(out.stdout) as { checks: Array<{ check: string; ok: boolean; detail: string }> }).checks;
+    expect(checks.find((c) => c.check === "mcp local")).toMatchObject({ ok: true, detail: "stdio, 1 tool(s): env_probe" });
+    expect(checks.find((c) => c.check === "mcp down")).toMatchObject({ ok: false });
+    expect(out.code).toBe(1);
   });
 });
 

@@ -23,6 +23,8 @@ export interface MockOptions {
   chunks: number;
   /** Fixed reply text; default echoes the last user message. */
   text?: string;
+  /** Call the first offered tool on every turn, even after a tool result (an agent that never stops). */
+  alwaysCallTools?: boolean;
 }
 
 /** A scripted behaviour for the next request that reaches the mock. */
@@ -227,7 +229,7 @@ export class MockUpstream {
 
   private reply(p: ReturnType<MockFormat["parseChat"]>): MockReply {
     const input = Math.max(1, Math.ceil(p.lastUserText.length / 4)) + 8;
-    if (p.firstToolName && !p.lastIsToolResult) {
+    if (p.firstToolName && (!p.lastIsToolResult || this.options.alwaysCallTools === true)) {
       return {
         model: p.model,
         text: "",
