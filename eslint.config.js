@@ -13,4 +13,11 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
     },
   },
+  {
+    // The dashboard's script runs in the browser.
+    files: ["dashboard/**/*.js"],
+    languageOptions: {
+      globals: { document: "readonly", sessionStorage: "readonly", fetch: "readonly", confirm: "readonly", Node: "readonly", URLSearchParams: "readonly", setInterval: "readonly", clearInterval: "readonly" },
+    },
+  },
 );

@@ -4,6 +4,7 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { mountConfigRoutes } from "../admin/config-routes.js";
+import { Dashboard } from "../admin/dashboard.js";
 import { mountKeyRoutes } from "../admin/key-routes.js";
 import { mountProviderRoutes } from "../admin/provider-routes.js";
 import { AdminRouter } from "../admin/router.js";
@@ -71,7 +72,7 @@ export class GatewayApp {
       runtime: buildRuntime(opts.config, env, undefined, { log }),
       auth,
       metrics,
-      groups: [admin],
+      groups: [admin, new Dashboard()],
       onFinished: (ctx) => {
         if (ctx.operation !== undefined) logWriter.enqueue(rowFromContext(ctx, { costUsd: ctx.costUsd, cacheHit: ctx.cacheHit, requestBody: ctx.logBodies?.request, responseBody: ctx.logBodies?.response }));
         if (onFinished) onFinished(ctx);
