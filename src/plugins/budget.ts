@@ -80,6 +80,7 @@ export class Budget implements Plugin {
   readonly name = "budget";
   readonly type = "guardrail" as const;
   readonly keepsRequest = true as const;
+  readonly everyOperation = true as const;
   private readonly store: BudgetStore;
   private readonly slot: number;
   private readonly configPrice: ModelPrice | undefined;

@@ -62,10 +62,11 @@ export class PluginPipeline implements OutputDispatcher {
   private readonly transforms: Plugin[];
   private readonly chunkers: Plugin[];
   private readonly enders: Plugin[];
+  private others: PluginPipeline | undefined;
 
   constructor(
     private readonly plugins: ReadonlyMap<string, Plugin>,
-    stages: Readonly<Record<Stage, readonly Plugin[]>>,
+    private readonly stages: Readonly<Record<Stage, readonly Plugin[]>>,
     private readonly state: StateFactory | undefined,
     private readonly log: Logger,
   ) {
@@ -78,6 +79,20 @@ export class PluginPipeline implements OutputDispatcher {
     this.transforms = all.filter((p) => p.transformResponse);
     this.chunkers = all.filter((p) => p.onStreamChunk);
     this.enders = all.filter((p) => p.onStreamEnd);
+  }
+
+  /**
+   * The plugins that also run on embeddings and legacy completions (Plugin.everyOperation): the
+   * same instances, so one rate bucket and one budget count every operation. Owned by this
+   * pipeline: only this one is ever closed.
+   */
+  get forOtherOperations(): PluginPipeline {
+    if (this.others === undefined) {
+      const keep = (p: Plugin): boolean => p.everyOperation === true;
+      const stages = { before_request: this.stages.before_request.filter(keep), after_response: this.stages.after_response.filter(keep), on_error: this.stages.on_error.filter(keep) };
+      this.others = new PluginPipeline(new Map([...this.plugins].filter(([, p]) => keep(p))), stages, undefined, this.log);
+    }
+    return this.others;
   }
 
   /** The per-request context; call only when `active`. */

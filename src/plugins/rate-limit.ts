@@ -50,6 +50,7 @@ export class RateLimit implements Plugin {
   readonly name = "rate-limit";
   readonly type = "guardrail" as const;
   readonly keepsRequest = true as const;
+  readonly everyOperation = true as const;
   private readonly limiter: RateLimiter;
   private readonly global: RateRule | undefined;
   private readonly keyRule: RateRule | undefined;

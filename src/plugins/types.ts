@@ -48,6 +48,12 @@ export interface Plugin {
    * every before_request plugin does, the client's own JSON still goes upstream as sent.
    */
   readonly keepsRequest?: true;
+  /**
+   * Also runs on embeddings and legacy completions (limits and budgets must hold on every paid
+   * call). There `pc.req` is a view of the request as a chat request: the input or prompt as one
+   * user message, max_tokens 0 for embeddings; a plugin with this flag only reads it.
+   */
+  readonly everyOperation?: true;
   /** after_response: runs once the response is complete (after it was sent). Observe and record. */
   afterResponse?(pc: PluginContext, res: ResponseInfo): HookResult;
   /** on_error: the request failed (a rejection, an upstream failure, a broken stream). */

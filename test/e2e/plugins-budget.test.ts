@@ -67,6 +67,23 @@ async function status(p: Promise<unknown>, cancel?: AbortController): Promise<nu
 }
 
 describe("budget", () => {
+  it("charges embeddings and legacy completions to the key's budget, and refuses them once it is spent", async () => {
+    const g = await start({ spend_limit_usd: 0.5 });
+    // The mock counts ceil(chars / 4) tokens per input: 2 + 2 prompt tokens, $0.01 each.
+    const emb = await g.client.embeddings.create({ model: "text-embedding-3-small", input: ["hello", "world"] });
+    expect(emb.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
+    expect(await spent(g)).toBeCloseTo(0.04, 6);
+    // The mock's legacy completion reports 3 prompt + 4 completion tokens.
+    await g.client.completions.create({ model: "gpt-3.5-turbo-instruct", prompt: "say hi", max_tokens: 5 });
+    expect(await spent(g)).toBeCloseTo(0.11, 6);
+    for (let i = 0; i < 3; i++) await hi(g);
+    expect(await spent(g)).toBeCloseTo(0.11 + 3 * COST, 6);
+    const calls = mock.requests.length;
+    expect(await status(g.client.embeddings.create({ model: "text-embedding-3-small", input: "more" }))).toBe("429 budget_exceeded");
+    expect(await status(g.client.completions.create({ model: "gpt-3.5-turbo-instruct", prompt: "more", max_tokens: 5 }))).toBe("429 budget_exceeded");
+    expect(mock.requests.length).toBe(calls);
+  });
+
   it("charges usage × price and rejects with 429 budget_exceeded once the limit is spent", async () => {
     const g = await start({ spend_limit_usd: 0.5 });
     for (let i = 1; i <= 4; i++) {

@@ -38,6 +38,21 @@ async function post(g: TestGateway, body: Record<string, unknown> = {}, headers:
 }
 
 describe("rate-limit", () => {
+  it("counts embeddings and legacy completions against the same per-key limit as chat", async () => {
+    const g = await start({ key_rpm: 3 }, { masterKey: MASTER });
+    await g.client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+    const emb = await g.client.embeddings.create({ model: "text-embedding-3-small", input: "hello" }).withResponse();
+    expect(emb.response.headers.get("x-ratelimit-remaining-requests")).toBe("1");
+    await g.client.completions.create({ model: "gpt-3.5-turbo-instruct", prompt: "say hi" });
+    const calls = mock.requests.length;
+    const err = await g.client.embeddings.create({ model: "text-embedding-3-small", input: "again" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((err as InstanceType<typeof OpenAI.RateLimitError>).code).toBe("rate_limit_exceeded");
+    expect(mock.requests.length).toBe(calls);
+    const completion = await g.client.completions.create({ model: "gpt-3.5-turbo-instruct", prompt: "x" }).catch((e: unknown) => e);
+    expect(completion).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
   it("per-key RPM: the key gets its requests, then 429 with Retry-After and x-ratelimit-* headers", async () => {
     const g = await start({ key_rpm: 3 }, { masterKey: MASTER });
     const remaining: string[] = [];
