@@ -18,8 +18,8 @@ const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
  * Sections whose ${VAR} the reference resolves only when it builds them, so a variable they name
- * may well be unset: an MCP server whose variable is unset fails on its own (src/mcp/server.ts)
- * and the rest of the config still loads; observability exporters are not built.
+ * may well be unset: an MCP server (src/mcp/server.ts) or tracing (src/observability/tracing.ts)
+ * whose variable is unset does not start, and the rest of the config still runs.
  */
 const UNBUILT_SECTIONS = new Set(["mcp_servers", "observability"]);
 
@@ -102,6 +102,10 @@ export function configWarnings(config: GatewayConfig): string[] {
   const out: string[] = [];
   if (config.strategy.mode === "single" && config.targets.length > 1)
     out.push(`strategy single (the default without strategy.mode) asks one target per request, the first that serves the model; when it fails no other target is asked (set strategy.mode: fallback for that)`);
+  config.observability?.exporters?.forEach((x, i) => {
+    // As in the reference, which ships none built in: named exporters come from plugins it loads.
+    if (x.enabled) out.push(`observability.exporters[${i}] (${x.name}): no such exporter is built in; skipped`);
+  });
   config.plugins.forEach((p, i) => {
     if (p.enabled === undefined) out.push(`plugins[${i}] (${p.name}, ${p.stage}) has no enabled key: it is off, as in the reference gateway (write enabled: true to run it)`);
   });

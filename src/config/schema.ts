@@ -2,6 +2,7 @@
 // existing config.yaml loads unchanged; `providers:` and per-target `model_map` are ours.
 // Every object is strict: an unknown key is an error with its path, never silently ignored.
 import { z } from "zod";
+import { otlpTracesUrl } from "./otlp.js";
 import { parseDurationMs } from "./duration.js";
 import { goRegExp } from "./go-regexp.js";
 
@@ -204,6 +205,14 @@ export const configSchema = z
       const name = cfg[field];
       if (name !== undefined && !cfg.targets.some((t) => t.virtual_key === name))
         ctx.addIssue({ code: "custom", path: [field], message: `${field} "${name}" does not name any configured target` });
+    }
+    const tracing = cfg.observability?.tracing;
+    if (tracing !== undefined && tracing.endpoint.trim() !== "" && !tracing.endpoint.includes("${")) {
+      try {
+        otlpTracesUrl(tracing.endpoint, tracing.protocol);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", path: ["observability", "tracing", "endpoint"], message: (e as Error).message });
+      }
     }
     const weights = cfg.targets.map((t) => t.weight);
     if (cfg.strategy.mode === "loadbalance" && weights.length > 0 && weights.every((w) => w === 0)) {

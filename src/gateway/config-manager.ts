@@ -108,7 +108,7 @@ export class ConfigManager {
     if (!result.ok) return { ok: false, issues: result.issues };
     try {
       const current = this.holder.currentRuntime;
-      return { ok: true, runtime: buildRuntime(result.config, this.env, current.memory, { mcp: current.mcp, log: this.log }) };
+      return { ok: true, runtime: buildRuntime(result.config, this.env, current.memory, { mcp: current.mcp, tracing: current.tracing, log: this.log }) };
     } catch (err) {
       return { ok: false, issues: [{ path: "(runtime)", message: (err as Error).message }] };
     }

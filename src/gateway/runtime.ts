@@ -3,6 +3,7 @@
 import { buildCatalog, type ModelCatalog } from "../catalog/index.js";
 import { McpHub } from "../mcp/hub.js";
 import type { McpLog } from "../mcp/server.js";
+import { RequestTracing } from "../observability/tracing.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { buildPipeline, type PluginPipeline } from "../plugins/pipeline.js";
 import { MemoryState } from "../state/index.js";
@@ -19,6 +20,8 @@ export interface Runtime {
   readonly plugins: PluginPipeline;
   /** The MCP servers of `config.mcp_servers` and their tools (src/mcp); undefined when none is configured. */
   readonly mcp: McpHub | undefined;
+  /** OpenTelemetry tracing of `config.observability.tracing` (src/observability/tracing.ts); undefined when off. */
+  readonly tracing: RequestTracing | undefined;
   /** Memory plugin state that the next config version takes over (see MemoryState). */
   readonly memory: MemoryState;
   /** Requests started on this version and not yet done: it is closed only once they are. */
@@ -31,6 +34,8 @@ export interface Runtime {
 export interface RuntimeCarry {
   /** The running version's MCP hub: kept, connections and all, when `mcp_servers` did not change. */
   mcp?: McpHub;
+  /** The running version's tracing: kept, exporter and queue, when its settings did not change. */
+  tracing?: RequestTracing;
   log?: McpLog;
 }
 
@@ -40,10 +45,11 @@ export function buildRuntime(config: GatewayConfig, env: NodeJS.ProcessEnv = pro
   const providers = buildProviders(config, env, catalog);
   const plugins = buildPipeline(config.plugins, { env, prices: catalog, providerKind: (name) => providers.byName.get(name)?.kind, memory });
   const router = new Router(config, providers, { prices: catalog });
-  // Last: nothing after it may throw, or the hub (a stdio process) would be left running.
+  // Last: nothing after them may throw, or the hub (a stdio process) or the exporter would be left running.
+  const tracing = RequestTracing.for(config.observability?.tracing, env, carry.log, carry.tracing);
   const mcp = McpHub.for(config.mcp_servers, env, carry.log, carry.mcp);
   const close = async (): Promise<void> => {
-    await Promise.all([plugins.close(), mcp?.release()]);
+    await Promise.all([plugins.close(), mcp?.release(), tracing?.release()]);
   };
-  return { config, providers, catalog, router, plugins, mcp, memory, active: { requests: 0 }, close };
+  return { config, providers, catalog, router, plugins, mcp, tracing, memory, active: { requests: 0 }, close };
 }

@@ -75,19 +75,27 @@ async function runCall(hub: McpHub, ctx: RequestContext, call: ToolCall): Promis
   if (server === undefined) {
     // Its server was lost since the turn was asked for.
     unknownToolCalled();
+    (ctx.toolCalls ??= []).push({ server: "", tool: name, startMs: Date.now(), durationMs: 0, status: "unknown_tool" });
     return toolFailureText("unknown_tool", name);
   }
   const started = process.hrtime.bigint();
+  const record = { server: server.name, tool: name, startMs: Date.now(), durationMs: 0, status: "ok" };
+  (ctx.toolCalls ??= []).push(record);
   try {
-    return (await server.call(name, call.function.arguments, ctx.abort.signal)).text;
+    const result = await server.call(name, call.function.arguments, ctx.abort.signal);
+    if (result.isError) record.status = "error";
+    return result.text;
   } catch (err) {
+    record.status = err instanceof ToolCallError ? err.kind : "cancelled";
     // The client left, or request_timeout fired (withRequestTimeout reports that one).
     if (ctx.abort.aborted) throw cancellationError(ctx.abort);
     if (err instanceof ToolCallError) return toolFailureText(err.kind, name);
     throw err;
   } finally {
     // A tool's time is not the gateway's own (X-Gateway-Overhead-Ms).
-    ctx.upstreamNs += process.hrtime.bigint() - started;
+    const spent = process.hrtime.bigint() - started;
+    ctx.upstreamNs += spent;
+    record.durationMs = Number(spent) / 1e6;
   }
 }
 

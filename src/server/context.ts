@@ -42,8 +42,20 @@ export interface RequestContext {
   status: number;
   usage: Usage | undefined;
   errorCode: string | undefined;
+  /** MCP tool calls the tool loop ran for this request, for tracing (src/gateway/tool-loop.ts). */
+  toolCalls: ToolCallRecord[] | undefined;
   /** Set when the client went away; everything in flight listens to it. */
   readonly abort: Cancellation;
+}
+
+export interface ToolCallRecord {
+  server: string;
+  tool: string;
+  /** Epoch ms. */
+  startMs: number;
+  durationMs: number;
+  /** ok; error (the tool's own isError); or why the call did not complete (timeout, unavailable, failed, unknown_tool). */
+  status: string;
 }
 
 const ID_SAFE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -80,6 +92,7 @@ export function newContext(headers: IncomingHttpHeaders, receivedAt?: number): R
     status: 200,
     usage: undefined,
     errorCode: undefined,
+    toolCalls: undefined,
     abort: new Cancellation(),
   };
 }

@@ -157,6 +157,7 @@ export class GatewayServer {
         this.finishing--;
         settleCost(rt, ctx);
         if (this.metrics) this.metrics.record(ctx);
+        if (rt.tracing) rt.tracing.record(ctx);
         if (this.onFinished) this.onFinished(ctx);
       });
     });

@@ -193,18 +193,22 @@ describe.skipIf(process.platform !== "linux")("ferrogw --workers 2", () => {
   it("shares the memory response cache across workers", { timeout: 180_000 }, async () => {
     const gw = await startWorkers(["plugins:", "  - name: response-cache", "    type: transform", "    stage: before_request", "    enabled: true", "    config: { max_age: 60 }"]);
     try {
+      let misses = 0;
       const ask = async (): Promise<unknown> => {
         const res = await gw.fresh("POST", "/v1/chat/completions", { body: chatBody("cache me", { temperature: 0 }) });
         expect(res.status).toBe(200);
+        if (res.headers["x-ferro-cache"] === "miss") misses++;
         return res.headers["x-ferro-cache"];
       };
       expect(await ask()).toBe("miss");
-      // The entry is written after the response; then ten fresh connections, over both workers.
+      // The entry is written after the response (a request in between may still miss); then ten
+      // fresh connections, over both workers.
       await until("the entry cached", async () => (await ask()) === "hit");
       const rest: unknown[] = [];
       for (let i = 0; i < 10; i++) rest.push(await ask());
       expect(rest).toEqual(Array(10).fill("hit"));
-      expect(gw.mock.requests).toHaveLength(1);
+      // Only the misses reached the provider.
+      expect(gw.mock.requests).toHaveLength(misses);
     } finally {
       expect(await gw.stop()).toBe(0);
     }

@@ -45,6 +45,10 @@ describe("config", () => {
     expect(two.strategy.mode).toBe("single");
     expect(configWarnings(two)).toEqual([expect.stringContaining("when it fails no other target is asked")]);
     expect(configWarnings(ok({ targets: [{ virtual_key: "openai" }] }))).toEqual([]);
+    // Named observability exporters come from plugins in the reference, which ships none: skipped with a warning.
+    expect(configWarnings(ok({ targets: [{ virtual_key: "openai" }], observability: { exporters: [{ name: "langfuse" }, { name: "off", enabled: false }] } }))).toEqual([
+      "observability.exporters[0] (langfuse): no such exporter is built in; skipped",
+    ]);
     expect(ok({}).strategy.mode).toBe("fallback");
     expect(ok({ strategy: { unpriced_strategy: "skip" }, targets: [{ virtual_key: "openai" }] }).strategy).toMatchObject({ mode: "single", unpriced_strategy: "skip" });
     // Counts written as 0 mean their defaults.
