@@ -163,6 +163,16 @@ export interface CompletionRequest {
   [extra: string]: unknown;
 }
 
+/** OpenAI's Responses API create request: routed by `model`, otherwise passed through as sent. */
+export interface ResponsesRequest {
+  model: string;
+  input?: string | unknown[];
+  stream?: boolean | null;
+  max_output_tokens?: number | null;
+  user?: string;
+  [extra: string]: unknown;
+}
+
 export interface EmbeddingRequest {
   model: string;
   input: string | string[] | number[] | number[][];

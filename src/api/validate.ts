@@ -2,7 +2,7 @@
 // each failure naming the field. Everything else is the upstream's to judge, so unknown fields
 // and vendor parameters pass through untouched.
 import { badRequest } from "../server/errors.js";
-import type { ChatRequest, CompletionRequest, EmbeddingRequest } from "./types.js";
+import type { ChatRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest } from "./types.js";
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 
@@ -62,6 +62,15 @@ export function validateCompletion(body: unknown): CompletionRequest {
   if (typeof body.prompt !== "string" && !Array.isArray(body.prompt))
     throw badRequest("'prompt' is required and must be a string or an array.", "missing_required_parameter", "prompt");
   return body as CompletionRequest;
+}
+
+export function validateResponses(body: unknown): ResponsesRequest {
+  if (!isObject(body)) throw badRequest("Request body must be a JSON object.", "invalid_request");
+  requireModel(body);
+  const input = body.input;
+  if (input !== undefined && typeof input !== "string" && !Array.isArray(input)) throw badRequest("'input' must be a string or an array of input items.", "invalid_type", "input");
+  optionalNumber(body, "max_output_tokens", 1, Number.MAX_SAFE_INTEGER);
+  return body as ResponsesRequest;
 }
 
 export function validateEmbeddings(body: unknown): EmbeddingRequest {

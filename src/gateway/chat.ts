@@ -4,18 +4,17 @@ import type { ChatCompletion, ChatRequest } from "../api/types.js";
 import { validateChat } from "../api/validate.js";
 import type { PluginContext } from "../plugins/types.js";
 import type { CodecContext, Provider } from "../providers/types.js";
-import { finalFailure, runAttempts } from "../routing/attempts.js";
+import { runAttempts } from "../routing/attempts.js";
 import type { Target } from "../routing/target.js";
 import type { RequestContext } from "../server/context.js";
 import { sendJson } from "../server/respond.js";
-import { transportError, type UpstreamResponse } from "../upstream/send.js";
+import type { UpstreamResponse } from "../upstream/send.js";
 import { checkModelAccess } from "./model-access.js";
 import type { Runtime } from "./runtime.js";
 import { decodeCompletion, parseCompletion } from "./completion.js";
-import { decodeOpenAIStream, pipeOpenAIStream, StreamNotStartedError, translateStream, writeCompletionStream } from "./stream.js";
+import { decodeOpenAIStream, pipeOpenAIStream, streamFailure, translateStream, writeCompletionStream } from "./stream.js";
 import { runToolLoop, usesMcpTools } from "./tool-loop.js";
 import { callUpstream, readBody } from "./upstream-call.js";
-import { transportFailure } from "./upstream-error.js";
 import { usageFromBody } from "./usage.js";
 import { bodyText } from "../providers/request-body.js";
 
@@ -160,9 +159,7 @@ async function streamChat(
     else if (provider.codec.openaiWire) await pipeOpenAIStream(res, ctx, upstream, startNs, pc !== undefined);
     else await translateStream(res, ctx, provider, codecCtx, upstream, startNs, includeUsage, hooks);
   } catch (err) {
-    if (err instanceof StreamNotStartedError) throw transportFailure(transportError(provider.name, err.cause));
-    // The client already has part of this response: report the failure in-stream, never retry.
-    throw finalFailure(transportError(provider.name, err));
+    throw streamFailure(provider.name, err);
   }
   if (pc) pc.response = { stream: true, cached: false, completion: pc.collected(), usage: ctx.usage, complete: pc.collectedComplete() };
 }

@@ -1,6 +1,6 @@
 // POST /v1/embeddings and POST /v1/completions: unary calls with the same routing and attempts.
 import type { HttpResponse } from "../server/response.js";
-import type { ChatRequest, EmbeddingResponse, Usage } from "../api/types.js";
+import type { ChatRequest, EmbeddingResponse } from "../api/types.js";
 import { validateCompletion, validateEmbeddings } from "../api/validate.js";
 import type { Operation, UpstreamRequest, CodecContext, Provider } from "../providers/types.js";
 import { runAttempts } from "../routing/attempts.js";
@@ -9,8 +9,9 @@ import { GatewayError } from "../server/errors.js";
 import { sendJson } from "../server/respond.js";
 import { checkModelAccess } from "./model-access.js";
 import type { Runtime } from "./runtime.js";
-import { callUpstream, invalidUpstreamBody, readBody } from "./upstream-call.js";
-import { usageFromBody } from "./usage.js";
+import { chatView, governed } from "./governed.js";
+import { callUpstream, forwardBody, invalidUpstreamBody, readBody } from "./upstream-call.js";
+import { normalizeUsage } from "./usage.js";
 
 /** The OpenAI SDKs ask for base64 by default: little-endian float32, as OpenAI sends it. */
 function toBase64Embeddings(res: EmbeddingResponse): EmbeddingResponse {
@@ -21,45 +22,11 @@ function toBase64Embeddings(res: EmbeddingResponse): EmbeddingResponse {
 type Build = (provider: Provider, codecCtx: CodecContext) => UpstreamRequest | undefined;
 type Translate = (provider: Provider, json: unknown, codecCtx: CodecContext) => unknown;
 
-/** What these routes read from a body's usage: embeddings report no completion tokens. */
-function normalized(u: Partial<Usage> | undefined): Usage | undefined {
-  if (u === undefined || typeof u.prompt_tokens !== "number") return undefined;
-  const completion = u.completion_tokens ?? 0;
-  return { ...u, prompt_tokens: u.prompt_tokens, completion_tokens: completion, total_tokens: u.total_tokens ?? u.prompt_tokens + completion };
-}
-
-/**
- * The request as the plugins that run on every operation see it (Plugin.everyOperation): its
- * text as one user message. Token-id inputs are written out as numbers, which overstates their
- * length: a budget reservation errs high.
- */
-function chatView(model: string, input: unknown, maxTokens: number | undefined, n: unknown, user: unknown): ChatRequest {
-  const parts = Array.isArray(input) ? input : [input];
-  const text = parts.map((p) => (typeof p === "string" ? p : Array.isArray(p) ? p.join(" ") : String(p))).join("\n");
-  return { model, messages: [{ role: "user", content: text }], ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }), ...(typeof n === "number" ? { n } : {}), ...(typeof user === "string" ? { user } : {}) };
-}
-
 async function unary(rt: Runtime, ctx: RequestContext, model: string, body: Record<string, unknown>, op: Operation, build: Build, translate: Translate, res: HttpResponse, view: () => ChatRequest): Promise<void> {
   ctx.model = model;
   checkModelAccess(rt, ctx, model);
-  const plugins = rt.plugins.active ? rt.plugins.forOtherOperations : undefined;
-  if (plugins === undefined || !plugins.active) return attempt(rt, ctx, model, body, op, build, translate, res, false);
   // Rate limits and budgets hold here too; the other plugins are about chat.
-  const pc = plugins.begin(ctx, view());
-  pc.router = rt.router;
-  try {
-    const before = plugins.beforeRequest(pc);
-    if (before) await before;
-    pc.applyHeaders(res);
-    await attempt(rt, ctx, model, body, op, build, translate, res, true);
-  } catch (err) {
-    pc.responseStarted = res.headersSent;
-    plugins.onError(pc, err);
-    throw err;
-  }
-  pc.response = { stream: false, cached: false, completion: undefined, usage: ctx.usage, complete: true };
-  const after = plugins.afterResponse(pc);
-  if (after) await after;
+  return governed(rt, ctx, res, view, (usageNow) => attempt(rt, ctx, model, body, op, build, translate, res, usageNow));
 }
 
 /** `usageNow`: plugins settle from the usage once the response is sent, so it is read before. */
@@ -75,12 +42,7 @@ async function attempt(rt: Runtime, ctx: RequestContext, model: string, body: Re
     const { res: upstream, startNs } = await callUpstream(ctx, provider, upstreamReq, true);
     const buf = await readBody(ctx, provider, upstream, startNs);
     if (provider.codec.openaiWire) {
-      if (usageNow) ctx.usage = normalized(usageFromBody(buf));
-      sendJson(res, ctx, 200, buf);
-      if (!usageNow)
-        setImmediate(() => {
-          ctx.usage = normalized(usageFromBody(buf));
-        });
+      forwardBody(res, ctx, buf, usageNow);
       return;
     }
     let out: unknown;
@@ -89,7 +51,7 @@ async function attempt(rt: Runtime, ctx: RequestContext, model: string, body: Re
     } catch {
       invalidUpstreamBody(provider);
     }
-    ctx.usage = normalized((out as { usage?: Partial<Usage> }).usage);
+    ctx.usage = normalizeUsage((out as { usage?: unknown }).usage);
     sendJson(res, ctx, 200, JSON.stringify(out));
   });
 }

@@ -13,7 +13,11 @@ import { createDecoder } from "../wire/decode.js";
 import { OpenAIStreamTranslator } from "../wire/openai/stream.js";
 import { completionToChunks } from "../plugins/stream-accumulator.js";
 import { PushBody } from "../upstream/push-body.js";
+import { finalFailure, type AttemptError } from "../routing/attempts.js";
+import { transportError } from "../upstream/send.js";
 import { upstreamWaitNs } from "./upstream-call.js";
+import { transportFailure } from "./upstream-error.js";
+import { normalizeUsage } from "./usage.js";
 
 /** Chunk-aware plugins (src/plugins): may change a chunk, drop it (false), or add some at the end. */
 export interface ChunkHooks {
@@ -28,6 +32,15 @@ export class StreamNotStartedError extends Error {
   constructor(override readonly cause: unknown) {
     super("upstream stream failed before its first byte");
   }
+}
+
+/**
+ * A stream that failed: before its first byte it may go to another attempt; after it, the client
+ * already has part of this response, so the failure is reported in-stream and never retried.
+ */
+export function streamFailure(providerName: string, err: unknown): AttemptError {
+  if (err instanceof StreamNotStartedError) return transportFailure(transportError(providerName, err.cause));
+  return finalFailure(transportError(providerName, err));
 }
 
 async function write(res: HttpResponse, ctx: RequestContext, data: string | Uint8Array): Promise<void> {
@@ -154,9 +167,12 @@ export function usageFromTail(text: string): Usage | undefined {
   const lineEnd = text.indexOf("\n", at);
   if (lineStart < 0) return undefined;
   try {
-    const chunk = JSON.parse(text.slice(lineStart + 5, lineEnd < 0 ? undefined : lineEnd)) as ChatCompletionChunk & { x_groq?: { usage?: Usage } };
-    // Groq sends a stream's usage in its last chunk under x_groq unless include_usage was asked.
-    return chunk.usage ?? chunk.x_groq?.usage ?? undefined;
+    const chunk = JSON.parse(text.slice(lineStart + 5, lineEnd < 0 ? undefined : lineEnd)) as ChatCompletionChunk & { x_groq?: { usage?: Usage }; response?: { usage?: unknown } };
+    // Groq sends a stream's usage in its last chunk under x_groq unless include_usage was asked;
+    // the Responses API in its response.completed event.
+    if (chunk.usage) return chunk.usage;
+    if (chunk.x_groq?.usage) return chunk.x_groq.usage;
+    return normalizeUsage(chunk.response?.usage);
   } catch {
     return undefined;
   }

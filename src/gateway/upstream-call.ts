@@ -5,6 +5,9 @@ import { GatewayError } from "../server/errors.js";
 import { BufferedBody } from "../upstream/pool.js";
 import { sendUpstream, transportError, type UpstreamResponse } from "../upstream/send.js";
 import { transportFailure, upstreamHttpError } from "./upstream-error.js";
+import type { HttpResponse } from "../server/response.js";
+import { sendJson } from "../server/respond.js";
+import { normalizeUsage, usageFromBody } from "./usage.js";
 
 /**
  * Sends and checks the status; on success the body is still unread. `buffered` (non-streaming
@@ -57,6 +60,19 @@ export async function readBody(ctx: RequestContext, provider: Provider, res: Ups
   } finally {
     ctx.upstreamNs += upstreamWaitNs(res, startNs);
   }
+}
+
+/**
+ * An OpenAI-wire body sent on to the client as it came, its usage read for pricing and budgets:
+ * before the response when plugins settle from it (`usageNow`), else off the request path.
+ */
+export function forwardBody(res: HttpResponse, ctx: RequestContext, buf: Buffer, usageNow: boolean): void {
+  if (usageNow) ctx.usage = normalizeUsage(usageFromBody(buf));
+  sendJson(res, ctx, 200, buf);
+  if (!usageNow)
+    setImmediate(() => {
+      ctx.usage = normalizeUsage(usageFromBody(buf));
+    });
 }
 
 export function invalidUpstreamBody(provider: Provider): never {

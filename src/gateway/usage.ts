@@ -48,3 +48,35 @@ export function usageFromBody(buf: Buffer): Usage | undefined {
     return parseWhole(buf);
   }
 }
+
+/** Responses API usage (input/output tokens) and embeddings' (no completion tokens) as chat usage. */
+interface AnyUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+  input_tokens_details?: { cached_tokens?: number };
+  output_tokens_details?: { reasoning_tokens?: number };
+  prompt_tokens_details?: Usage["prompt_tokens_details"];
+  completion_tokens_details?: Usage["completion_tokens_details"];
+}
+
+/** Any OpenAI usage object as chat usage, which pricing, budgets and the request log read. */
+export function normalizeUsage(raw: unknown): Usage | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const u = raw as AnyUsage;
+  if (typeof u.prompt_tokens === "number") {
+    if (typeof u.completion_tokens === "number" && typeof u.total_tokens === "number") return u as Usage;
+    const completion = u.completion_tokens ?? 0;
+    return { ...(u as Usage), completion_tokens: completion, total_tokens: u.total_tokens ?? u.prompt_tokens + completion };
+  }
+  if (typeof u.input_tokens !== "number") return undefined;
+  const output = u.output_tokens ?? 0;
+  const out: Usage = { prompt_tokens: u.input_tokens, completion_tokens: output, total_tokens: u.total_tokens ?? u.input_tokens + output };
+  const cached = u.input_tokens_details?.cached_tokens;
+  if (typeof cached === "number") out.prompt_tokens_details = { cached_tokens: cached };
+  const reasoning = u.output_tokens_details?.reasoning_tokens;
+  if (typeof reasoning === "number") out.completion_tokens_details = { reasoning_tokens: reasoning };
+  return out;
+}

@@ -28,7 +28,8 @@ const DEFAULT_GRACE_MS = 10_000;
 const ERROR_LOG_EVERY_MS = 60_000;
 /** What a header value may hold (grpc metadata's rule); checked here so no error quotes a key. */
 const HEADER_VALUE = /^[\x20-\x7e]*$/;
-const OPERATION: Readonly<Record<string, string>> = { chat: "chat", embeddings: "embeddings", completions: "text_completion" };
+// The Responses API generates a chat answer: GenAI semconv has no operation of its own for it.
+const OPERATION: Readonly<Record<string, string>> = { chat: "chat", embeddings: "embeddings", completions: "text_completion", responses: "chat" };
 
 type Attributes = Record<string, string | number | boolean>;
 

@@ -18,7 +18,7 @@ import type {
 export interface UpstreamRequest {
   /** Path (and query) appended to the base URL's path, e.g. "/chat/completions". */
   path: string;
-  method: "POST" | "GET";
+  method: "POST" | "GET" | "DELETE";
   /** Request-specific headers; the provider adds its static auth headers itself. */
   headers: Record<string, string>;
   /** JSON text, or the client's own JSON bytes when they go upstream unchanged. */
@@ -118,6 +118,8 @@ export interface WireCodec {
   completionRequest?(req: CompletionRequest, ctx: CodecContext, stream: boolean): UpstreamRequest;
   embeddingsRequest?(req: EmbeddingRequest, ctx: CodecContext): UpstreamRequest;
   embeddingsResponse?(body: unknown, ctx: CodecContext): EmbeddingResponse;
+  /** OpenAI's Responses API (POST /responses): the request passes through, with the model as routed. */
+  responsesRequest?(req: Record<string, unknown>, ctx: CodecContext): UpstreamRequest;
 
   /** Extracts a client-safe message from an upstream error body (JSON or not). */
   parseError(status: number, body: string): UpstreamErrorInfo;
@@ -133,7 +135,7 @@ export interface WireCodec {
   exchange?(req: UpstreamRequest, io: ExchangeIO): Promise<UpstreamReply>;
 }
 
-export type Operation = "chat" | "completions" | "embeddings";
+export type Operation = "chat" | "completions" | "embeddings" | "responses";
 
 /** A configured upstream, ready to take requests. Built once from config; immutable afterwards. */
 export interface Provider {

@@ -76,7 +76,7 @@ export const VENDORS: readonly VendorSpec[] = [
     "https://api.openai.com/v1",
     ["gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "davinci-", "babbage-", "omni-moderation", "codex-"],
     ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
-    { quirks: {} },
+    { quirks: {}, operations: ["chat", "completions", "embeddings", "responses"] },
   ),
   {
     kind: "anthropic",

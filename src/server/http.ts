@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Identity } from "../auth/identity.js";
 import { chatCompletions } from "../gateway/chat.js";
 import { completions, embeddings } from "../gateway/embeddings.js";
+import { responseById, responses } from "../gateway/responses.js";
 import { isModelAllowed } from "../auth/api-keys.js";
 import { listModels } from "../gateway/models.js";
 import type { Runtime } from "../gateway/runtime.js";
@@ -43,6 +44,16 @@ const DATA_ROUTES: ReadonlyMap<string, DataHandler> = new Map([
   ["/chat/completions", chatCompletions],
   ["/v1/completions", completions],
   ["/v1/embeddings", embeddings],
+  ["/v1/responses", responses],
+]);
+
+type DataOperation = NonNullable<RequestContext["operation"]>;
+const OPERATIONS: ReadonlyMap<string, DataOperation> = new Map<string, DataOperation>([
+  ["/v1/chat/completions", "chat"],
+  ["/chat/completions", "chat"],
+  ["/v1/completions", "completions"],
+  ["/v1/embeddings", "embeddings"],
+  ["/v1/responses", "responses"],
 ]);
 
 /** Routes the fast lane serves; node:http serves the rest (admin, metrics, dashboard). */
@@ -203,7 +214,7 @@ export class GatewayServer {
 
     const data = DATA_ROUTES.get(path);
     if (!data) return this.routeOther(rt, ctx, req, res, path, method);
-    ctx.operation = path.endsWith("embeddings") ? "embeddings" : path.endsWith("chat/completions") ? "chat" : "completions";
+    ctx.operation = OPERATIONS.get(path);
     if (method !== "POST") throw new GatewayError(405, "invalid_request_error", "method_not_allowed", `Use POST for ${path}.`);
     const found = this.auth.authenticate(req.headers);
     if (found instanceof Promise) return found.then((identity) => this.serveData(data, rt, ctx, req, res, identity));
@@ -223,6 +234,14 @@ export class GatewayServer {
   }
 
   private async routeOther(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse, path: string, method: string): Promise<void> {
+    if (path.startsWith("/v1/responses/")) {
+      ctx.operation = "responses";
+      await this.authenticate(ctx, req);
+      const url = req.url ?? "";
+      const q = url.indexOf("?");
+      await responseById(rt, ctx, method, path.slice("/v1/responses/".length), q < 0 ? "" : url.slice(q), res);
+      return;
+    }
     if (method === "GET" && (path === "/v1/models" || path === "/models")) {
       await this.authenticate(ctx, req);
       sendJson(res, ctx, 200, JSON.stringify(visibleModels(rt, ctx)));

@@ -99,7 +99,7 @@ function viaPool(provider: Provider, origin: string, path: string, headers: Reco
     path,
     method: req.method,
     headers,
-    body: req.method === "GET" ? undefined : req.body,
+    body: req.method === "POST" ? req.body : undefined,
     cancel,
     headersTimeout: provider.timeoutMs,
     bodyTimeout: provider.timeoutMs,

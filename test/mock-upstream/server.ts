@@ -12,6 +12,7 @@ import type { MockFormat, MockReply } from "./format.js";
 import { geminiFormat } from "./gemini.js";
 import { openaiFormat } from "./openai.js";
 import { ReplicateMock, replicateFormat } from "./replicate.js";
+import { ResponsesMock } from "./responses.js";
 import { tokenResponse, vertexAnthropicFormat, vertexPredictFormat } from "./vertex.js";
 
 export interface MockOptions {
@@ -98,6 +99,8 @@ export class MockUpstream {
   private readonly server: Server;
   /** Set false to skip recording (benchmarks). */
   record = true;
+  /** OpenAI Responses API: the responses it created and stored. */
+  readonly responses = new ResponsesMock();
   /** Replicate predictions in flight, and knobs for their flow (pending polls, failures). */
   readonly replicate = new ReplicateMock();
   /** OAuth token endpoint (POST /token): lifetime of the access tokens it issues, and how many it issued. */
@@ -141,7 +144,8 @@ export class MockUpstream {
       res.writeHead(t.status, { "content-type": "application/json" }).end(t.body);
       return;
     }
-    const r = route(method, path);
+    const responsesAt = path.indexOf("/responses");
+    const r = responsesAt >= 0 ? undefined : route(method, path);
     let body: JsonObject | undefined;
     const rawBody = chunks.length > 0 ? Buffer.concat(chunks).toString("utf8") : undefined;
     if (rawBody !== undefined) {
@@ -152,7 +156,11 @@ export class MockUpstream {
         return;
       }
     }
-    if (this.record) this.requests.push({ method, path: url, headers: req.headers, body, rawBody, format: r?.format.name ?? "none" });
+    if (this.record) this.requests.push({ method, path: url, headers: req.headers, body, rawBody, format: responsesAt >= 0 ? "openai-responses" : (r?.format.name ?? "none") });
+    if (responsesAt >= 0) {
+      await this.answerResponses(req, res, method, path.slice(responsesAt + "/responses".length), body);
+      return;
+    }
     if (!r) {
       res.writeHead(404, { "content-type": "application/json" }).end(openaiFormat.errorBody(404, `no route ${method} ${path}`));
       return;
@@ -223,6 +231,31 @@ export class MockUpstream {
       if (i > 0) await sleep(this.options.chunkDelayMs);
       if (res.destroyed) return;
       res.write(frames[i]);
+    }
+    res.end();
+  }
+
+  private async answerResponses(req: IncomingMessage, res: ServerResponse, method: string, rest: string, body: JsonObject | undefined): Promise<void> {
+    const scripted = this.script.shift();
+    await sleep(this.options.latencyMs + (scripted?.delayMs ?? 0));
+    if (scripted?.status) {
+      res.writeHead(scripted.status, { "content-type": "application/json", ...scripted.headers }).end(openaiFormat.errorBody(scripted.status, scripted.message ?? `mock error ${scripted.status}`));
+      return;
+    }
+    const out = rest === "" && method === "POST" ? this.responses.create(body ?? {}, this.options.chunks) : this.responses.byId(method, rest.replace(/^\//, ""));
+    if (out.frames === undefined) {
+      res.writeHead(out.status, { "content-type": "application/json" }).end(out.body);
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+    for (let i = 0; i < out.frames.length; i++) {
+      if (scripted?.resetAfterFrames !== undefined && i >= scripted.resetAfterFrames) {
+        req.socket.destroy();
+        return;
+      }
+      if (i > 0) await sleep(this.options.chunkDelayMs);
+      if (res.destroyed) return;
+      res.write(out.frames[i]);
     }
     res.end();
   }

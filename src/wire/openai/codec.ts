@@ -14,6 +14,7 @@ export interface OpenAIQuirks {
   chatPath?: string;
   completionsPath?: string;
   embeddingsPath?: string;
+  responsesPath?: string;
 }
 
 // Frozen: the sender caches its merge with the provider's headers (src/upstream/send.ts).
@@ -25,6 +26,7 @@ export function createOpenAICodec(quirks: OpenAIQuirks = {}): WireCodec {
   const chatPath = quirks.chatPath ?? "/chat/completions";
   const completionsPath = quirks.completionsPath ?? "/completions";
   const embeddingsPath = quirks.embeddingsPath ?? "/embeddings";
+  const responsesPath = quirks.responsesPath ?? "/responses";
   const hasQuirks = drop.length > 0 || rename.length > 0;
 
   // The common case (no quirks, model unchanged) sends the client's own JSON when the gateway has
@@ -64,6 +66,9 @@ export function createOpenAICodec(quirks: OpenAIQuirks = {}): WireCodec {
     },
     embeddingsResponse(json: unknown): EmbeddingResponse {
       return json as EmbeddingResponse;
+    },
+    responsesRequest(req, ctx): UpstreamRequest {
+      return { path: responsesPath, method: "POST", headers: JSON_HEADERS, body: body(req, ctx) };
     },
     parseError: parseOpenAIError,
   };
