@@ -37,7 +37,7 @@ export function responses(rt: Runtime, ctx: RequestContext, body: unknown, res: 
       ctx.upstreamModel = codecCtx.model;
       const { res: upstream, startNs } = await callUpstream(ctx, provider, provider.codec.responsesRequest(req, codecCtx), !stream);
       if (!stream) {
-        forwardBody(res, ctx, await readBody(ctx, provider, upstream, startNs), usageNow);
+        forwardBody(res, ctx, await readBody(ctx, provider, upstream, startNs), usageNow, true);
         return;
       }
       try {
@@ -57,7 +57,11 @@ export async function responseById(rt: Runtime, ctx: RequestContext, method: str
   const allowed =
     id !== undefined && ID.test(id) && more.length === 0 && ((action === undefined && (method === "GET" || method === "DELETE")) || (action === "cancel" && method === "POST") || (action === "input_items" && method === "GET"));
   if (!allowed) throw notFound(`No route for ${method} /v1/responses/${rest}.`, "route_not_found");
-  if (/(^|&|\?)stream=true(&|$)/.test(query)) throw badRequest("Streaming a stored response is not supported through the gateway.", "unsupported_parameter", "stream");
+  const streamed = new URLSearchParams(query).get("stream");
+  if (streamed !== null && streamed.toLowerCase() !== "false") throw badRequest("Streaming a stored response is not supported through the gateway.", "unsupported_parameter", "stream");
+  // The routes carry no model, so a key limited to some models cannot be held to its list here.
+  if (ctx.identity.allowedModels !== null)
+    throw new GatewayError(403, "permission_error", "model_not_allowed", "This API key is limited to some models, so it cannot use stored responses, which carry no model.");
   const name = rt.config.responses_target;
   if (name === undefined) throw new GatewayError(501, "invalid_request_error", "not_implemented", "Stored responses are not served here: set responses_target in the gateway's config to the target that holds them.");
   const target = rt.router.allTargets().find((t) => t.key === name);

@@ -163,10 +163,13 @@ export function onlyComments(buf: Buffer): boolean {
 export function usageFromTail(text: string): Usage | undefined {
   const at = text.lastIndexOf('"usage"');
   if (at < 0) return undefined;
-  const lineStart = text.lastIndexOf("data:", at);
+  // The line's own start: "data:" may also occur inside the event's strings (echoed text).
+  const lineStart = text.lastIndexOf("\n", at) + 1;
+  if (!text.startsWith("data:", lineStart)) return undefined;
   const lineEnd = text.indexOf("\n", at);
-  if (lineStart < 0) return undefined;
   try {
+    // The whole event, not the last "usage" in it: a Responses event also echoes the client's
+    // metadata, which may hold a key of that name.
     const chunk = JSON.parse(text.slice(lineStart + 5, lineEnd < 0 ? undefined : lineEnd)) as ChatCompletionChunk & { x_groq?: { usage?: Usage }; response?: { usage?: unknown } };
     // Groq sends a stream's usage in its last chunk under x_groq unless include_usage was asked;
     // the Responses API in its response.completed event.

@@ -7,7 +7,7 @@ import { sendUpstream, transportError, type UpstreamResponse } from "../upstream
 import { transportFailure, upstreamHttpError } from "./upstream-error.js";
 import type { HttpResponse } from "../server/response.js";
 import { sendJson } from "../server/respond.js";
-import { normalizeUsage, usageFromBody } from "./usage.js";
+import { normalizeUsage, usageFromBody, usageFromWholeBody } from "./usage.js";
 
 /**
  * Sends and checks the status; on success the body is still unread. `buffered` (non-streaming
@@ -65,13 +65,16 @@ export async function readBody(ctx: RequestContext, provider: Provider, res: Ups
 /**
  * An OpenAI-wire body sent on to the client as it came, its usage read for pricing and budgets:
  * before the response when plugins settle from it (`usageNow`), else off the request path.
+ * `echoes`: the body repeats client data after its usage (the Responses API's metadata), so the
+ * usage is read from the parsed body, not found by its key.
  */
-export function forwardBody(res: HttpResponse, ctx: RequestContext, buf: Buffer, usageNow: boolean): void {
-  if (usageNow) ctx.usage = normalizeUsage(usageFromBody(buf));
+export function forwardBody(res: HttpResponse, ctx: RequestContext, buf: Buffer, usageNow: boolean, echoes = false): void {
+  const read = echoes ? usageFromWholeBody : usageFromBody;
+  if (usageNow) ctx.usage = normalizeUsage(read(buf));
   sendJson(res, ctx, 200, buf);
   if (!usageNow)
     setImmediate(() => {
-      ctx.usage = normalizeUsage(usageFromBody(buf));
+      ctx.usage = normalizeUsage(read(buf));
     });
 }
 

@@ -25,6 +25,11 @@ function objectAt(buf: Buffer, from: number): Buffer | undefined {
   return undefined;
 }
 
+/** The body's top-level usage, parsing it all: for bodies that echo client data after it (Responses' metadata). */
+export function usageFromWholeBody(buf: Buffer): Usage | undefined {
+  return parseWhole(buf);
+}
+
 function parseWhole(buf: Buffer): Usage | undefined {
   try {
     return (JSON.parse(buf.toString("utf8")) as { usage?: Usage }).usage ?? undefined;

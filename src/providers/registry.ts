@@ -52,6 +52,7 @@ function authHeaders(vendor: VendorSpec, key: string | undefined): Record<string
 class ConfiguredProvider implements Provider {
   readonly codec;
   readonly operations: ReadonlySet<Operation>;
+  readonly batches: boolean;
   private readonly declared: ReadonlySet<string>;
   private readonly prefixes: readonly string[];
   readonly authorize?: (req: UpstreamRequest, url: URL) => Promise<Record<string, string>>;
@@ -70,6 +71,8 @@ class ConfiguredProvider implements Provider {
     const authorize = cloud?.authorize;
     if (authorize) this.authorize = (req, url) => authorize(req, url, this.headers);
     this.operations = new Set(vendor.operations);
+    // Cloud setups (Azure's deployments) use other paths than the vendor's own base URL.
+    this.batches = vendor.batches === true && cloud === undefined;
     this.declared = new Set(declaredModels);
     this.prefixes = vendor.modelPrefixes;
   }

@@ -149,6 +149,8 @@ export interface Provider {
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly operations: ReadonlySet<Operation>;
+  /** Serves OpenAI's files and batches API, so batch_target may name it. */
+  readonly batches: boolean;
   /** True when this provider can serve the model (declared, known prefix, or catalog). */
   serves(model: string): boolean;
   /** Model ids this provider is known to serve, for GET /v1/models. */

@@ -25,6 +25,8 @@ export interface VendorSpec {
   /** Serves tagged ids such as "llama3.2:1b" (Ollama). */
   readonly servesTaggedIds?: boolean;
   readonly operations: readonly Operation[];
+  /** Serves OpenAI's files and batches API (/files, /batches) under its base URL: batch_target may name it. */
+  readonly batches?: true;
   /** A few well-known models to list in /v1/models until the catalog provides the full list. */
   readonly knownModels: readonly string[];
   /**
@@ -76,7 +78,7 @@ export const VENDORS: readonly VendorSpec[] = [
     "https://api.openai.com/v1",
     ["gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "davinci-", "babbage-", "omni-moderation", "codex-"],
     ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large"],
-    { quirks: {}, operations: ["chat", "completions", "embeddings", "responses"] },
+    { quirks: {}, operations: ["chat", "completions", "embeddings", "responses"], batches: true },
   ),
   {
     kind: "anthropic",
@@ -129,7 +131,7 @@ export const VENDORS: readonly VendorSpec[] = [
     ["llama-3", "llama3-", "gemma2-", "meta-llama/", "moonshotai/", "qwen/", "openai/gpt-oss"],
     ["llama-3.3-70b-versatile", "llama-3.1-8b-instant", "openai/gpt-oss-120b"],
     // Groq answers 400 to logprobs, top_logprobs and logit_bias (console.groq.com/docs/openai).
-    { quirks: { drop: ["logprobs", "top_logprobs", "logit_bias"] }, operations: CHAT_ONLY },
+    { quirks: { drop: ["logprobs", "top_logprobs", "logit_bias"] }, operations: CHAT_ONLY, batches: true },
   ),
   compat("together", "Together AI", "https://api.together.xyz/v1", [], ["meta-llama/Llama-3.3-70B-Instruct-Turbo"], {
     servesNamespacedIds: true,
@@ -143,7 +145,7 @@ export const VENDORS: readonly VendorSpec[] = [
     servesNamespacedIds: true,
   }),
   compat("sambanova", "SambaNova", "https://api.sambanova.ai/v1", ["Meta-Llama-", "DeepSeek-"], ["Meta-Llama-3.3-70B-Instruct", "DeepSeek-V3-0324"]),
-  compat("novita", "Novita AI", "https://api.novita.ai/v3/openai", [], ["meta-llama/llama-3.1-8b-instruct"], { servesNamespacedIds: true }),
+  compat("novita", "Novita AI", "https://api.novita.ai/v3/openai", [], ["meta-llama/llama-3.1-8b-instruct"], { servesNamespacedIds: true, batches: true }),
   compat("cerebras", "Cerebras", "https://api.cerebras.ai/v1", ["llama3.1-", "llama-3.3-", "llama-4-", "qwen-3-", "gpt-oss-", "zai-glm-"], ["gpt-oss-120b", "llama3.1-8b"], {
     // Cerebras answers 400 to these OpenAI fields (inference-docs.cerebras.ai, OpenAI compatibility).
     quirks: { drop: ["frequency_penalty", "presence_penalty", "logit_bias", "parallel_tool_calls", "service_tier"] },
@@ -152,6 +154,7 @@ export const VENDORS: readonly VendorSpec[] = [
   compat("moonshot", "Moonshot / Kimi", "https://api.moonshot.ai/v1", ["moonshot-", "kimi-"], ["kimi-k2-0905-preview", "moonshot-v1-8k"]),
   compat("qwen", "Qwen / DashScope", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", ["qwen-", "qwen2", "qwen3", "qwq-"], ["qwen-plus", "qwen-max", "text-embedding-v3"], {
     keyEnvAliases: ["DASHSCOPE_API_KEY"],
+    batches: true,
   }),
   compat("ollama", "Ollama", "http://localhost:11434/v1", [], ["llama3.2"], { keyRequired: false, servesTaggedIds: true }),
   {

@@ -17,7 +17,7 @@ export interface RequestContext {
   /** The request body's JSON as received (data-plane routes): its text, or its bytes when long. */
   clientBody: string | Uint8Array | undefined;
   /** Set on the data-plane routes (/v1/...): those requests get a request log row. */
-  operation: "chat" | "completions" | "embeddings" | "responses" | "models" | undefined;
+  operation: "chat" | "completions" | "embeddings" | "responses" | "batches" | "models" | undefined;
   /** Cost of the request in USD once known (after the response). */
   costUsd: number;
   /** The model id the serving provider was sent (after aliases and model_map), for pricing. */

@@ -7,6 +7,7 @@ import type { Identity } from "../auth/identity.js";
 import { chatCompletions } from "../gateway/chat.js";
 import { completions, embeddings } from "../gateway/embeddings.js";
 import { responseById, responses } from "../gateway/responses.js";
+import { isBatchPath, passBatchCall } from "../gateway/batches.js";
 import { isModelAllowed } from "../auth/api-keys.js";
 import { listModels } from "../gateway/models.js";
 import type { Runtime } from "../gateway/runtime.js";
@@ -234,6 +235,16 @@ export class GatewayServer {
   }
 
   private async routeOther(rt: Runtime, ctx: RequestContext, req: IncomingMessage | FastRequest, res: HttpResponse, path: string, method: string): Promise<void> {
+    if (isBatchPath(path)) {
+      ctx.operation = "batches";
+      await this.authenticate(ctx, req);
+      // Only node:http gets here (isFastRoute): the body is still unread, to stream upstream.
+      if ("body" in req) throw notFound(`No route for ${method} ${path}.`, "route_not_found");
+      const url = req.url ?? "";
+      const q = url.indexOf("?");
+      await passBatchCall(rt, ctx, req, res as ServerResponse, method, path, q < 0 ? "" : url.slice(q));
+      return;
+    }
     if (path.startsWith("/v1/responses/")) {
       ctx.operation = "responses";
       await this.authenticate(ctx, req);

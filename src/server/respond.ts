@@ -36,13 +36,20 @@ export function sendText(res: HttpResponse, ctx: RequestContext, status: number,
   res.end(body);
 }
 
+/** The Responses API's `error` stream event (its sequence number is unknown here: left out). */
+function responsesErrorEvent(err: GatewayError): string {
+  const e = err.toJSON().error;
+  return `event: error\ndata: ${JSON.stringify({ type: "error", code: e.code, message: e.message, param: e.param ?? null })}\n\n`;
+}
+
 export function sendError(res: HttpResponse, ctx: RequestContext, err: unknown): void {
   const gerr = err instanceof GatewayError ? err : internalError();
   ctx.errorCode = gerr.code;
   if (res.headersSent) {
     // Mid-stream: the status line is gone, so the error travels as a final SSE event.
     ctx.status = gerr.status;
-    if (!res.writableEnded) res.end(`data: ${JSON.stringify(gerr.toJSON())}\n\ndata: [DONE]\n\n`);
+    // A Responses API stream ends with its own error event; a chat stream with an error chunk and [DONE].
+    if (!res.writableEnded) res.end(ctx.operation === "responses" ? responsesErrorEvent(gerr) : `data: ${JSON.stringify(gerr.toJSON())}\n\ndata: [DONE]\n\n`);
     return;
   }
   if (gerr.headers) for (const [k, v] of Object.entries(gerr.headers)) res.setHeader(k, v);

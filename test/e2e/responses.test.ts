@@ -121,6 +121,67 @@ describe("Responses API", () => {
     expect(bad).toMatchObject({ status: 400, code: "missing_required_parameter", param: "model" });
   });
 
+  it("reads the real usage whatever the client echoes: data: in the text, a metadata key named usage", async () => {
+    const budget = { store_id: "responses-usage", spend_limit_usd: 1000, input_per_m_tokens: 1_000_000, output_per_m_tokens: 1_000_000 };
+    const g = await start({
+      plugins: [
+        { name: "budget", type: "guardrail", stage: "before_request", enabled: true, config: budget },
+        { name: "budget", type: "guardrail", stage: "after_request", enabled: true, config: budget },
+      ],
+    });
+    const spent = async (): Promise<number> => ((await g.server.currentRuntime.plugins.stats()).budget as { keys: Array<{ key_id: string; spent_usd: number }> }).keys.find((k) => k.key_id === "master")?.spent_usd ?? 0;
+    // A streamed answer whose text holds "data:" (the mock echoes the input into it).
+    const question = "kind: ConfigMap\ndata:\n  key: value";
+    const stream = await g.client.responses.create({ model: "gpt-4o-mini", input: question, stream: true });
+    for await (const _ of stream);
+    const input = Math.ceil(question.length / 4) + 8;
+    const output = Math.ceil(`Mock reply to: ${question}`.length / 4);
+    await until("the stream is logged", () => g.finished.length === 1);
+    expect(g.finished[0]?.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
+    expect(await spent()).toBeCloseTo(input + output, 6);
+    // A non-streamed one whose metadata (echoed after the usage) pretends to be a usage.
+    const res = await g.client.responses.create({ model: "gpt-4o-mini", input: "hi", metadata: { usage: '{"input_tokens":1,"output_tokens":1}' } });
+    expect(res.metadata).toEqual({ usage: '{"input_tokens":1,"output_tokens":1}' });
+    const real = (res.usage?.input_tokens ?? 0) + (res.usage?.output_tokens ?? 0);
+    expect(real).toBeGreaterThan(2);
+    await until("it is logged", () => g.finished.length === 2);
+    expect(g.finished[1]?.usage).toMatchObject({ prompt_tokens: res.usage?.input_tokens, completion_tokens: res.usage?.output_tokens });
+    expect(await spent()).toBeCloseTo(input + output + real, 6);
+  });
+
+  it("ends a stream that breaks mid-way with the Responses API's own error event", async () => {
+    const g = await start();
+    // Paced, so the first events reach the gateway before the connection is reset.
+    mock.options.chunkDelayMs = 20;
+    mock.enqueue({ resetAfterFrames: 4 });
+    let text: string;
+    try {
+      const raw = await fetch(`${g.url}/v1/responses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", input: "break", stream: true }),
+      });
+      text = await raw.text();
+    } finally {
+      mock.options.chunkDelayMs = 0;
+    }
+    expect(text.startsWith("event: response.created\n")).toBe(true);
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","code":"upstream_unreachable","message":"[^"]+","param":null\}\n\n$/);
+    expect(text).not.toContain("[DONE]");
+  });
+
+  it("keeps a key limited to some models away from stored responses, which carry no model", async () => {
+    const g = await start();
+    const created = await g.client.responses.create({ model: "gpt-4o-mini", input: "mine" });
+    const made = (await (await fetch(`${g.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify({ name: "limited", allowed_models: ["gpt-4o-mini"] }) })).json()) as { key: string };
+    const limited = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: made.key, maxRetries: 0 });
+    const err = await limited.responses.retrieve(created.id).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, code: "model_not_allowed" });
+    expect((await limited.responses.create({ model: "gpt-4o-mini", input: "allowed" })).status).toBe("completed");
+    const stream = await fetch(`${g.url}/v1/responses/${created.id}?stream=True`, { headers: { authorization: `Bearer ${MASTER}` } });
+    expect(stream.status).toBe(400);
+  });
+
   it("counts against the same per-key rate limit as chat", async () => {
     const g = await start({ plugins: [{ name: "rate-limit", type: "guardrail", stage: "before_request", enabled: true, config: { key_rpm: 2 } }] });
     await g.client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });

@@ -67,7 +67,8 @@ export class ResponsesMock {
       truncation: "disabled",
       usage: null,
       user: null,
-      metadata: {},
+      // Echoed as sent, after usage, as OpenAI does.
+      metadata: typeof body.metadata === "object" && body.metadata !== null ? body.metadata : {},
     };
     const done: JsonObject = {
       ...base,

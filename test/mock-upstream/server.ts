@@ -13,6 +13,7 @@ import { geminiFormat } from "./gemini.js";
 import { openaiFormat } from "./openai.js";
 import { ReplicateMock, replicateFormat } from "./replicate.js";
 import { ResponsesMock } from "./responses.js";
+import { BatchesMock } from "./batches.js";
 import { tokenResponse, vertexAnthropicFormat, vertexPredictFormat } from "./vertex.js";
 
 export interface MockOptions {
@@ -101,6 +102,8 @@ export class MockUpstream {
   record = true;
   /** OpenAI Responses API: the responses it created and stored. */
   readonly responses = new ResponsesMock();
+  /** OpenAI files and batches: what was uploaded and created. */
+  readonly batches = new BatchesMock();
   /** Replicate predictions in flight, and knobs for their flow (pending polls, failures). */
   readonly replicate = new ReplicateMock();
   /** OAuth token endpoint (POST /token): lifetime of the access tokens it issues, and how many it issued. */
@@ -142,6 +145,15 @@ export class MockUpstream {
       if (this.record) this.requests.push({ method, path: url, headers: req.headers, body: form, format: "oauth-token" });
       const t = tokenResponse(form, ++this.tokensIssued, this.tokenExpiresIn);
       res.writeHead(t.status, { "content-type": "application/json" }).end(t.body);
+      return;
+    }
+    // Files and batches: multipart uploads and downloads, not JSON.
+    const batchAt = path.search(/\/(files|batches)(\/|$)/);
+    if (batchAt >= 0) {
+      const raw = Buffer.concat(chunks);
+      if (this.record) this.requests.push({ method, path: url, headers: req.headers, body: undefined, rawBody: raw.toString("utf8"), format: "openai-batches" });
+      const out = this.batches.handle(method, path.slice(batchAt), req.headers, raw);
+      res.writeHead(out.status, out.headers).end(out.body);
       return;
     }
     const responsesAt = path.indexOf("/responses");

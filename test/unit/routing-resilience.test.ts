@@ -22,6 +22,7 @@ function target(key: string, cfg: Partial<TargetConfig> = {}, index = 0): Target
     headers: {},
     timeoutMs: 1000,
     operations: OPS,
+    batches: false,
     serves: () => true,
     models: () => [],
   };

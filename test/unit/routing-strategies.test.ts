@@ -31,6 +31,7 @@ function fakeProvider(name: string, kind = name, prefixes: readonly string[] = [
     headers: {},
     timeoutMs: 1000,
     operations: OPS,
+    batches: false,
     serves: (m) => prefixes.some((p) => m.startsWith(p)),
     models: () => [],
   };

@@ -1,0 +1,87 @@
+// OpenAI's files and batches API through the gateway, driven by the official openai SDK: a
+// multipart upload streamed to batch_target with the provider's key (never the client's), the
+// file's content downloaded back, batches created, listed and cancelled; 501 without batch_target.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import OpenAI, { toFile } from "openai";
+import { MockUpstream } from "../mock-upstream/server.js";
+import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { until } from "../helpers/until.js";
+
+const UPSTREAM_KEY = "sk-test-upstream-key-123456";
+const MASTER = "fgw_0123456789abcdef0123456789abcdef";
+const mock = new MockUpstream();
+let base = "";
+let gw: TestGateway | undefined;
+
+beforeAll(async () => {
+  base = await mock.start();
+});
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+  mock.requests.length = 0;
+});
+afterAll(() => mock.close());
+
+async function start(config: Record<string, unknown> = { batch_target: "openai" }): Promise<TestGateway> {
+  gw = await startGateway({ targets: [{ virtual_key: "openai" }], ...config }, { OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: `${base}/v1` }, { masterKey: MASTER });
+  return gw;
+}
+
+const JSONL = [1, 2, 3].map((i) => JSON.stringify({ custom_id: `req-${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "gpt-4o-mini", messages: [{ role: "user", content: `q${i}` }] } })).join("\n");
+
+describe("files and batches", () => {
+  it("uploads a batch file, reads it back, and runs a batch on it at batch_target", async () => {
+    const g = await start();
+    const file = await g.client.files.create({ file: await toFile(Buffer.from(JSONL), "batch.jsonl"), purpose: "batch" });
+    expect(file).toMatchObject({ object: "file", purpose: "batch", filename: "batch.jsonl", bytes: Buffer.byteLength(JSONL) });
+    // The provider got the upload with its own key, not the gateway key the client sent.
+    const upload = mock.requests[0];
+    expect(upload).toMatchObject({ method: "POST", path: "/v1/files" });
+    expect(upload?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(String(upload?.headers["content-type"])).toMatch(/^multipart\/form-data; boundary=/);
+    expect(upload?.rawBody).toContain(JSONL);
+
+    const content = await g.client.files.content(file.id);
+    expect(content.headers.get("content-disposition")).toBe('attachment; filename="batch.jsonl"');
+    expect(await content.text()).toBe(JSONL);
+    expect((await g.client.files.retrieve(file.id)).id).toBe(file.id);
+
+    const batch = await g.client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { job: "nightly" } });
+    expect(batch).toMatchObject({ object: "batch", status: "validating", input_file_id: file.id, metadata: { job: "nightly" } });
+    const listed = [];
+    for await (const b of g.client.batches.list()) listed.push(b.id);
+    expect(listed).toContain(batch.id);
+    expect((await g.client.batches.cancel(batch.id)).status).toBe("cancelling");
+    expect((await g.client.batches.retrieve(batch.id)).status).toBe("cancelling");
+    expect(await g.client.files.delete(file.id)).toMatchObject({ id: file.id, deleted: true });
+
+    // The provider's own error, in OpenAI's shape, for an id it does not know.
+    const gone = await g.client.files.retrieve(file.id).catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((gone as InstanceType<typeof OpenAI.NotFoundError>).message).toContain(`No such file: ${file.id}`);
+    expect((gone as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("not_found");
+    // Nine calls, each logged with the provider that served it; the unknown id as the provider's 404.
+    await until("the calls are logged", () => g.finished.filter((c) => c.operation === "batches").length === 9, 5000);
+    expect(g.finished.every((c) => c.provider === "openai")).toBe(true);
+    expect(g.finished.map((c) => c.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 404]);
+  });
+
+  it("answers 501 without batch_target, and 404 for calls the API does not have", async () => {
+    const g = await start({});
+    const err = await g.client.batches.list().catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 501, code: "not_implemented" });
+    const g2 = await start();
+    const odd = await fetch(`${g2.url}/v1/files/file-1/unknown`, { headers: { authorization: `Bearer ${MASTER}` } });
+    expect(odd.status).toBe(404);
+    expect(mock.requests).toHaveLength(0);
+    await g.close();
+  });
+
+  it("needs a gateway key like every other route", async () => {
+    const g = await start();
+    const res = await fetch(`${g.url}/v1/batches`, { headers: { authorization: "Bearer not-a-key" } });
+    expect(res.status).toBe(401);
+    expect(mock.requests).toHaveLength(0);
+  });
+});
