@@ -67,6 +67,16 @@ function twoTurnUsage(question: string): { prompt_tokens: number; completion_tok
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
+/** Whether a process runs (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const toolNames = (body: JsonObject | undefined): string[] => ((body?.tools ?? []) as Array<{ function: { name: string } }>).map((t) => t.function.name);
 
 describe("MCP tool loop", () => {
@@ -138,16 +148,7 @@ describe("MCP tool loop", () => {
     // The replaced hub's process stops once the old version is retired (at shutdown here).
     await g.close();
     gw = undefined;
-    for (const pid of [before, after]) {
-      await until(`stdio server ${pid} exits`, () => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 10_000);
-    }
+    for (const pid of [before, after]) await until(`stdio server ${pid} exits`, () => !alive(pid), 10_000);
   });
 
   it("streams the final answer to a client that asked for a stream, with the usage of every turn", async () => {
@@ -341,17 +342,10 @@ describe("MCP tool loop", () => {
     // The gateway's provider key never reaches the tool server; its own env does.
     expect(result).toMatch(/^OPENAI_API_KEY=absent TOOL_TOKEN=tok-123 pid=\d+$/);
     const pid = Number(/pid=(\d+)/.exec(result)?.[1]);
-    expect(() => process.kill(pid, 0)).not.toThrow();
+    expect(alive(pid)).toBe(true);
     await g.close();
     gw = undefined;
-    await until("the stdio server exits", () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 10_000);
+    await until("the stdio server exits", () => !alive(pid), 10_000);
   });
 
   it("serves without the tools of a server it cannot reach, and /readyz fails while a required one is down", async () => {
