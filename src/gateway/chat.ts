@@ -4,7 +4,9 @@ import type { ChatCompletion, ChatRequest } from "../api/types.js";
 import { validateChat } from "../api/validate.js";
 import type { PluginContext } from "../plugins/types.js";
 import type { CodecContext, Provider } from "../providers/types.js";
+import type { McpHub } from "../mcp/hub.js";
 import { runAttempts } from "../routing/attempts.js";
+import type { RoutePlan } from "../routing/router.js";
 import type { Target } from "../routing/target.js";
 import type { RequestContext } from "../server/context.js";
 import { sendJson } from "../server/respond.js";
@@ -28,7 +30,9 @@ export function chatCompletions(rt: Runtime, ctx: RequestContext, body: unknown,
   // Without plugins there is nothing to do after the attempts: their promise is the answer, with
   // no async frame of this function held for the upstream's latency (see upstream/send.ts).
   const plan = rt.router.plan(req.model, "chat", ctx, req);
-  if (usesMcpTools(rt, req)) return runToolLoop(rt.mcp, ctx, req, plan).then((completion) => sendCompletion(res, ctx, completion, req));
+  // In a function of its own: a closure here that named `req` would put it in the context every
+  // closure of this scope shares, and the attempt's closure would hold it for the whole wait.
+  if (usesMcpTools(rt, req)) return chatWithTools(rt.mcp, ctx, req, plan, res);
   const source = new RequestSource(req, ctx.clientBody);
   return runAttempts(ctx, plan, (target) => attemptChat(ctx, source.take(), plan.model, target, stream, res));
 }
@@ -104,6 +108,10 @@ function sendWithPlugins(res: HttpResponse, ctx: RequestContext, pc: PluginConte
   if (completion) ctx.usage = completion.usage;
   sendJson(res, ctx, 200, raw && !changed ? raw : JSON.stringify(completion));
   pc.response = { stream: false, cached: false, completion, usage: completion?.usage, complete: true };
+}
+
+function chatWithTools(hub: McpHub, ctx: RequestContext, req: ChatRequest, plan: RoutePlan, res: HttpResponse): Promise<void> {
+  return runToolLoop(hub, ctx, req, plan).then((completion) => sendCompletion(res, ctx, completion, req));
 }
 
 /** The MCP tool loop's final answer, as JSON or, to a client that asked for one, as a stream. */
