@@ -12,7 +12,8 @@ import { GatewayError, notFound, redactSecrets } from "../server/errors.js";
 import { upstreamHttpError } from "./upstream-error.js";
 import type { Runtime } from "./runtime.js";
 
-const ID = "[A-Za-z0-9_.-]{1,200}";
+/** An id: never "." or "..", which a URL parser would read as a path step. */
+const ID = "[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}";
 /** Method and path (after /v1) of every call this surface has. */
 const ROUTES: ReadonlyArray<readonly [string, RegExp]> = [
   ["GET", /^\/files$/],
@@ -55,9 +56,21 @@ function providerError(provider: Provider, status: number, headers: IncomingHttp
   return new GatewayError(status, "invalid_request_error", code, redactSecrets(info.message).slice(0, 1000));
 }
 
+/**
+ * Batch jobs are priced by the provider later, on any model their file names, and the files of
+ * one provider account are everyone's: a key held to a model list, a budget or a rate limit
+ * cannot be held to them here, so it may not use this surface.
+ */
+function checkBatchAccess(ctx: RequestContext): void {
+  const id = ctx.identity;
+  const limited = id.allowedModels !== null || (id.kind === "api_key" && (id.key.budgetUsd != null || id.key.rateLimitRpm != null));
+  if (limited) throw new GatewayError(403, "permission_error", "batches_not_allowed", "This API key has a model list, a budget or a rate limit, which files and batches cannot be held to.");
+}
+
 export async function passBatchCall(rt: Runtime, ctx: RequestContext, req: IncomingMessage, res: ServerResponse, method: string, path: string, query: string): Promise<void> {
   const rest = path.slice("/v1".length);
   if (!ROUTES.some(([m, p]) => m === method && p.test(rest))) throw notFound(`No route for ${method} ${path}.`, "route_not_found");
+  checkBatchAccess(ctx);
   const provider = batchProvider(rt);
   ctx.provider = provider.name;
   ctx.target = rt.config.batch_target;
@@ -95,5 +108,13 @@ export async function passBatchCall(rt: Runtime, ctx: RequestContext, req: Incom
   }
   ctx.status = upstream.statusCode;
   res.writeHead(upstream.statusCode, out);
-  await pipeline(upstream.body, res);
+  try {
+    await pipeline(upstream.body, res);
+  } catch {
+    // Cut off mid-body (the client left, the provider's connection broke): the status line is
+    // gone and the body is the provider's bytes, so the response is only ended, and logged as such.
+    ctx.status = ctx.abort.aborted ? 499 : 502;
+    ctx.errorCode = ctx.abort.aborted ? "client_closed_request" : "upstream_unreachable";
+    res.destroy();
+  }
 }

@@ -18,6 +18,9 @@ export async function governed(rt: Runtime, ctx: RequestContext, res: HttpRespon
   try {
     const before = plugins.beforeRequest(pc);
     if (before) await before;
+    // The before hooks are the only readers of the text (the after hooks read the usage): not
+    // kept for the upstream's wait, which for a large embeddings batch would be a second copy.
+    pc.req = { model: pc.req.model, messages: [] };
     pc.applyHeaders(res);
     await call(true);
   } catch (err) {

@@ -60,8 +60,10 @@ async function turns(hub: McpHub, ctx: RequestContext, req: ChatRequest, plan: R
 }
 
 /** One turn at one target, read whole and in OpenAI's shape whatever the provider's wire. */
-async function completeTurn(ctx: RequestContext, req: ChatRequest, model: string, target: Target): Promise<ChatCompletion> {
+async function completeTurn(ctx: RequestContext, turn: ChatRequest, model: string, target: Target): Promise<ChatCompletion> {
   const provider = target.provider;
+  // A wire that cannot carry tools gets the conversation alone: the model answers, the loop ends.
+  const req = provider.codec.tools === false ? { ...turn, tools: undefined } : turn;
   const codecCtx = { model: target.upstreamModel(model), requestId: ctx.id, clientBody: undefined };
   ctx.upstreamModel = codecCtx.model;
   const { res, startNs } = await callUpstream(ctx, provider, provider.codec.chatRequest(req, codecCtx, false), true);
@@ -81,8 +83,14 @@ async function runCall(hub: McpHub, ctx: RequestContext, call: ToolCall): Promis
   const started = process.hrtime.bigint();
   const record = { server: server.name, tool: name, startMs: Date.now(), durationMs: 0, status: "ok" };
   (ctx.toolCalls ??= []).push(record);
+  // One controller per call, let go when the call ends: the SDK never removes the listener it
+  // adds to a signal, so sharing the request's would pile them up over the loop's calls.
+  const controller = new AbortController();
+  const cancel = (): void => controller.abort(ctx.abort.reason);
+  if (ctx.abort.aborted) cancel();
+  else ctx.abort.onAbort(cancel);
   try {
-    const result = await server.call(name, call.function.arguments, ctx.abort.signal);
+    const result = await server.call(name, call.function.arguments, controller.signal);
     if (result.isError) record.status = "error";
     return result.text;
   } catch (err) {
@@ -92,6 +100,7 @@ async function runCall(hub: McpHub, ctx: RequestContext, call: ToolCall): Promis
     if (err instanceof ToolCallError) return toolFailureText(err.kind, name);
     throw err;
   } finally {
+    ctx.abort.offAbort(cancel);
     // A tool's time is not the gateway's own (X-Gateway-Overhead-Ms).
     const spent = process.hrtime.bigint() - started;
     ctx.upstreamNs += spent;

@@ -54,6 +54,7 @@ interface Sdk {
   server: number;
   internal: number;
   error: number;
+  resetErrorHandler?: () => void;
 }
 
 /**
@@ -112,7 +113,9 @@ export class RequestTracing {
 
   /** Records the finished request's spans (called after the response, with its cost and usage settled). */
   record(ctx: RequestContext): void {
-    if (ctx.operation === undefined || ctx.operation === "models") return;
+    // Generation requests only (all POSTs with a model): not the model list, files and batches,
+    // or a stored response's routes.
+    if (ctx.operation === undefined || ctx.operation === "models" || ctx.operation === "batches" || ctx.model === undefined) return;
     if (this.sdk === undefined && (this.pending === undefined || this.pending.length >= MAX_PENDING)) return;
     const data = this.snapshot(ctx);
     if (this.sdk !== undefined) this.spans(this.sdk, data);
@@ -130,6 +133,8 @@ export class RequestTracing {
     await this.loading;
     const provider = this.sdk?.provider;
     if (provider === undefined) return;
+    // The SDK's error handler is process-wide: this instance's goes with it.
+    if (this.sdk?.resetErrorHandler) this.sdk.resetErrorHandler();
     const grace = this.cfg.shutdown_grace ?? DEFAULT_GRACE_MS;
     await Promise.race([provider.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, grace).unref())]);
   }
@@ -178,6 +183,7 @@ export class RequestTracing {
       server: api.SpanKind.SERVER,
       internal: api.SpanKind.INTERNAL,
       error: api.SpanStatusCode.ERROR,
+      resetErrorHandler: () => core.setGlobalErrorHandler(() => undefined),
     };
     const shown = new URL(this.url);
     this.log.info({ protocol: cfg.protocol, endpoint: `${shown.origin}${shown.pathname}`, sample_ratio: cfg.sample_ratio }, "tracing started");

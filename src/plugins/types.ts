@@ -49,7 +49,7 @@ export interface Plugin {
    */
   readonly keepsRequest?: true;
   /**
-   * Also runs on embeddings and legacy completions (limits and budgets must hold on every paid
+   * Also runs on embeddings, legacy completions and the Responses API (limits and budgets must hold on every paid
    * call). There `pc.req` is a view of the request as a chat request: the input or prompt as one
    * user message, max_tokens 0 for embeddings; a plugin with this flag only reads it.
    */

@@ -118,6 +118,8 @@ export interface WireCodec {
   completionRequest?(req: CompletionRequest, ctx: CodecContext, stream: boolean): UpstreamRequest;
   embeddingsRequest?(req: EmbeddingRequest, ctx: CodecContext): UpstreamRequest;
   embeddingsResponse?(body: unknown, ctx: CodecContext): EmbeddingResponse;
+  /** False when the wire has no way to offer the model tools (Replicate): the MCP loop sends its turns without them. */
+  readonly tools?: false;
   /** OpenAI's Responses API (POST /responses): the request passes through, with the model as routed. */
   responsesRequest?(req: Record<string, unknown>, ctx: CodecContext): UpstreamRequest;
 

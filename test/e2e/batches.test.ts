@@ -69,13 +69,33 @@ describe("files and batches", () => {
 
   it("answers 501 without batch_target, and 404 for calls the API does not have", async () => {
     const g = await start({});
-    const err = await g.client.batches.list().catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 501, code: "not_implemented" });
+    try {
+      const err = await g.client.batches.list().catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 501, code: "not_implemented" });
+    } finally {
+      await g.close();
+    }
     const g2 = await start();
-    const odd = await fetch(`${g2.url}/v1/files/file-1/unknown`, { headers: { authorization: `Bearer ${MASTER}` } });
-    expect(odd.status).toBe(404);
+    for (const path of ["/v1/files/file-1/unknown", "/v1/files/..", "/v1/batches/../cancel"]) {
+      const odd = await fetch(`${g2.url}${path}`, { headers: { authorization: `Bearer ${MASTER}` } });
+      expect(odd.status).toBe(404);
+    }
     expect(mock.requests).toHaveLength(0);
-    await g.close();
+  });
+
+  it("refuses keys held to a model list, a budget or a rate limit, which batches cannot be held to", async () => {
+    const g = await start();
+    const make = async (body: Record<string, unknown>): Promise<OpenAI> => {
+      const made = (await (await fetch(`${g.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify(body) })).json()) as { key: string };
+      return new OpenAI({ baseURL: `${g.url}/v1`, apiKey: made.key, maxRetries: 0 });
+    };
+    for (const limits of [{ allowed_models: ["gpt-4o-mini"] }, { budget_usd: 5 }, { rate_limit_rpm: 10 }]) {
+      const client = await make({ name: "limited", ...limits });
+      const err = await client.files.list().catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 403, code: "batches_not_allowed" });
+    }
+    const free = await make({ name: "free" });
+    expect((await free.batches.list()).data).toEqual(expect.any(Array));
   });
 
   it("needs a gateway key like every other route", async () => {

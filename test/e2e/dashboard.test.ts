@@ -54,10 +54,10 @@ describe.skipIf(!available)("dashboard", { timeout: 60_000 }, () => {
   });
 
   afterAll(async () => {
-    expect(problems).toEqual([]);
     await browser?.close();
     await gw?.close();
     await mock?.close();
+    expect(problems).toEqual([]);
   });
 
   it("is served with a policy that allows only its own scripts", async () => {

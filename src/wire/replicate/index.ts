@@ -21,6 +21,7 @@ export function parseReplicateError(status: number, text: string): UpstreamError
 
 export const replicateCodec: WireCodec = {
   name: "replicate",
+  tools: false,
   openaiWire: false,
   streamFraming: "sse",
   chatRequest: replicateChatRequest,
