@@ -62,7 +62,7 @@ interface Sdk {
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as written) or OTEL_EXPORTER_OTLP_ENDPOINT (a base) turns
  * it on and wins; otherwise `enabled` with a non-blank `endpoint`.
  */
-export function tracesEndpoint(cfg: TracingConfig | undefined, env: NodeJS.ProcessEnv): string | undefined {
+function tracesEndpoint(cfg: TracingConfig | undefined, env: NodeJS.ProcessEnv): string | undefined {
   const protocol: OtlpProtocol = cfg?.protocol ?? "grpc";
   const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   if (traces) return traces;

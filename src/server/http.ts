@@ -40,21 +40,18 @@ type DataHandler = (rt: Runtime, ctx: RequestContext, body: unknown, res: HttpRe
 /** After the grace period: how long requests just cut off get to record their log row. */
 const SETTLE_MS = 2_000;
 
-const DATA_ROUTES: ReadonlyMap<string, DataHandler> = new Map([
-  ["/v1/chat/completions", chatCompletions],
-  ["/chat/completions", chatCompletions],
-  ["/v1/completions", completions],
-  ["/v1/embeddings", embeddings],
-  ["/v1/responses", responses],
-]);
+/** A data-plane route: its handler, and the operation its request log row records. */
+interface DataRoute {
+  readonly handle: DataHandler;
+  readonly operation: NonNullable<RequestContext["operation"]>;
+}
 
-type DataOperation = NonNullable<RequestContext["operation"]>;
-const OPERATIONS: ReadonlyMap<string, DataOperation> = new Map<string, DataOperation>([
-  ["/v1/chat/completions", "chat"],
-  ["/chat/completions", "chat"],
-  ["/v1/completions", "completions"],
-  ["/v1/embeddings", "embeddings"],
-  ["/v1/responses", "responses"],
+const DATA_ROUTES: ReadonlyMap<string, DataRoute> = new Map<string, DataRoute>([
+  ["/v1/chat/completions", { handle: chatCompletions, operation: "chat" }],
+  ["/chat/completions", { handle: chatCompletions, operation: "chat" }],
+  ["/v1/completions", { handle: completions, operation: "completions" }],
+  ["/v1/embeddings", { handle: embeddings, operation: "embeddings" }],
+  ["/v1/responses", { handle: responses, operation: "responses" }],
 ]);
 
 /** Routes the fast lane serves; node:http serves the rest (admin, metrics, dashboard). */
@@ -213,9 +210,10 @@ export class GatewayServer {
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? "GET";
 
-    const data = DATA_ROUTES.get(path);
-    if (!data) return this.routeOther(rt, ctx, req, res, path, method);
-    ctx.operation = OPERATIONS.get(path);
+    const route = DATA_ROUTES.get(path);
+    if (!route) return this.routeOther(rt, ctx, req, res, path, method);
+    ctx.operation = route.operation;
+    const data = route.handle;
     if (method !== "POST") throw new GatewayError(405, "invalid_request_error", "method_not_allowed", `Use POST for ${path}.`);
     const found = this.auth.authenticate(req.headers);
     if (found instanceof Promise) return found.then((identity) => this.serveData(data, rt, ctx, req, res, identity));

@@ -1,32 +1,15 @@
 // OpenAI's files and batches API through the gateway, driven by the official openai SDK: a
 // multipart upload streamed to batch_target with the provider's key (never the client's), the
 // file's content downloaded back, batches created, listed and cancelled; 501 without batch_target.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import OpenAI, { toFile } from "openai";
-import { MockUpstream } from "../mock-upstream/server.js";
-import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import type { TestGateway } from "../helpers/gateway.js";
+import { clientWithKey, MASTER, openaiSuite, UPSTREAM_KEY } from "../helpers/openai-suite.js";
 import { until } from "../helpers/until.js";
 
-const UPSTREAM_KEY = "sk-test-upstream-key-123456";
-const MASTER = "fgw_0123456789abcdef0123456789abcdef";
-const mock = new MockUpstream();
-let base = "";
-let gw: TestGateway | undefined;
-
-beforeAll(async () => {
-  base = await mock.start();
-});
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-  mock.requests.length = 0;
-});
-afterAll(() => mock.close());
-
-async function start(config: Record<string, unknown> = { batch_target: "openai" }): Promise<TestGateway> {
-  gw = await startGateway({ targets: [{ virtual_key: "openai" }], ...config }, { OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: `${base}/v1` }, { masterKey: MASTER });
-  return gw;
-}
+const suite = openaiSuite();
+const { mock } = suite;
+const start = (config: Record<string, unknown> = { batch_target: "openai" }): Promise<TestGateway> => suite.start(config);
 
 const JSONL = [1, 2, 3].map((i) => JSON.stringify({ custom_id: `req-${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "gpt-4o-mini", messages: [{ role: "user", content: `q${i}` }] } })).join("\n");
 
@@ -85,16 +68,12 @@ describe("files and batches", () => {
 
   it("refuses keys held to a model list, a budget or a rate limit, which batches cannot be held to", async () => {
     const g = await start();
-    const make = async (body: Record<string, unknown>): Promise<OpenAI> => {
-      const made = (await (await fetch(`${g.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify(body) })).json()) as { key: string };
-      return new OpenAI({ baseURL: `${g.url}/v1`, apiKey: made.key, maxRetries: 0 });
-    };
     for (const limits of [{ allowed_models: ["gpt-4o-mini"] }, { budget_usd: 5 }, { rate_limit_rpm: 10 }]) {
-      const client = await make({ name: "limited", ...limits });
+      const client = await clientWithKey(g, { name: "limited", ...limits });
       const err = await client.files.list().catch((e: unknown) => e);
       expect(err).toMatchObject({ status: 403, code: "batches_not_allowed" });
     }
-    const free = await make({ name: "free" });
+    const free = await clientWithKey(g, { name: "free" });
     expect((await free.batches.list()).data).toEqual(expect.any(Array));
   });
 

@@ -1,32 +1,15 @@
 // OpenAI's Responses API through the gateway, driven by the official openai SDK: create (JSON and
 // streamed), routed by model and priced from its usage; the stored-response routes pinned to
 // responses_target; and rate limits holding on it as on chat.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import OpenAI from "openai";
-import { MockUpstream } from "../mock-upstream/server.js";
-import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import type { TestGateway } from "../helpers/gateway.js";
+import { clientWithKey, MASTER, openaiSuite, UPSTREAM_KEY } from "../helpers/openai-suite.js";
 import { until } from "../helpers/until.js";
 
-const UPSTREAM_KEY = "sk-test-upstream-key-123456";
-const MASTER = "fgw_0123456789abcdef0123456789abcdef";
-const mock = new MockUpstream({ chunks: 3 });
-let base = "";
-let gw: TestGateway | undefined;
-
-beforeAll(async () => {
-  base = await mock.start();
-});
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-  mock.requests.length = 0;
-});
-afterAll(() => mock.close());
-
-async function start(config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
-  gw = await startGateway({ targets: [{ virtual_key: "openai" }], responses_target: "openai", ...config }, { OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: `${base}/v1`, ...env }, { masterKey: MASTER });
-  return gw;
-}
+const suite = openaiSuite({ chunks: 3 });
+const { mock } = suite;
+const start = (config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> => suite.start({ responses_target: "openai", ...config }, env);
 
 describe("Responses API", () => {
   it("creates a response: routed by model, passed through, priced from its usage", async () => {
@@ -112,7 +95,7 @@ describe("Responses API", () => {
   });
 
   it("refuses a model no Responses-capable provider serves, without calling one", async () => {
-    const g = await start({ targets: [{ virtual_key: "openai" }, { virtual_key: "anthropic" }], strategy: { mode: "fallback" } }, { ANTHROPIC_API_KEY: "sk-ant-test-000000000000", ANTHROPIC_BASE_URL: base });
+    const g = await start({ targets: [{ virtual_key: "openai" }, { virtual_key: "anthropic" }], strategy: { mode: "fallback" } }, { ANTHROPIC_API_KEY: "sk-ant-test-000000000000", ANTHROPIC_BASE_URL: suite.base });
     const err = await g.client.responses.create({ model: "claude-sonnet-4-5", input: "hi" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
@@ -173,8 +156,7 @@ describe("Responses API", () => {
   it("keeps a key limited to some models away from stored responses, which carry no model", async () => {
     const g = await start();
     const created = await g.client.responses.create({ model: "gpt-4o-mini", input: "mine" });
-    const made = (await (await fetch(`${g.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" }, body: JSON.stringify({ name: "limited", allowed_models: ["gpt-4o-mini"] }) })).json()) as { key: string };
-    const limited = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: made.key, maxRetries: 0 });
+    const limited = await clientWithKey(g, { name: "limited", allowed_models: ["gpt-4o-mini"] });
     const err = await limited.responses.retrieve(created.id).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 403, code: "model_not_allowed" });
     expect((await limited.responses.create({ model: "gpt-4o-mini", input: "allowed" })).status).toBe("completed");
